@@ -1,0 +1,295 @@
+"""Optical flow engines, clip helpers, cache and strain, against known motions."""
+
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+from scipy import ndimage as ndi
+
+from mer_lab.cache import CacheWarning, DiskCache
+from mer_lab.cube import make_cube
+from mer_lab.features import flow as fl
+
+ALL_ENGINES = fl.ENGINES
+# interior end-point error bounds (px) on a smooth random texture
+SHIFT_EPE = {"tvl1": 0.08, "farneback": 0.05, "dis": 0.12, "tvl1_skimage": 0.08, "ilk": 0.05,
+             "lucas_kanade": 0.06}
+FIELD_EPE = {"tvl1": 0.12, "farneback": 0.10, "dis": 0.20, "tvl1_skimage": 0.12, "ilk": 0.10,
+             "lucas_kanade": 0.12}
+
+
+def texture(shape=(96, 96), sigma=2.0, seed=0):
+    rng = np.random.default_rng(seed)
+    img = ndi.gaussian_filter(rng.random(shape), sigma, mode="wrap")
+    img = (img - img.min()) / (img.max() - img.min())
+    return img.astype(np.float32)
+
+
+def warp(img, u, v):
+    """frame1 such that img(y, x) = frame1(y + v, x + u) (backward sampling, periodic)."""
+    h, w = img.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    # frame1(p) = img(p - d(p)); for smooth d this is the inverse to first order,
+    # refined by two fixed-point steps
+    uu = np.broadcast_to(u, img.shape).astype(np.float64)
+    vv = np.broadcast_to(v, img.shape).astype(np.float64)
+    du, dv = uu.copy(), vv.copy()
+    for _ in range(3):
+        du = ndi.map_coordinates(uu, [yy - dv, xx - du], order=1, mode="grid-wrap")
+        dv = ndi.map_coordinates(vv, [yy - dv, xx - du], order=1, mode="grid-wrap")
+    return ndi.map_coordinates(img, [yy - dv, xx - du], order=3, mode="grid-wrap").astype(np.float32)
+
+
+def epe(flow, u, v, margin=12):
+    s = (slice(margin, -margin), slice(margin, -margin))
+    return float(np.mean(np.hypot(flow[0][s] - np.broadcast_to(u, flow[0].shape)[s],
+                                  flow[1][s] - np.broadcast_to(v, flow[1].shape)[s])))
+
+
+@pytest.mark.parametrize("engine", ALL_ENGINES)
+def test_convention_shift_right_gives_positive_u(engine):
+    f0 = texture()
+    f1 = ndi.shift(f0, (0, 1.0), mode="grid-wrap", order=3)
+    flow = fl.optical_flow(f0, f1, engine=engine)
+    assert flow.shape == (2,) + f0.shape and flow.dtype == np.float32
+    inner = flow[:, 16:-16, 16:-16]
+    assert np.median(inner[0]) == pytest.approx(1.0, abs=0.1)
+    assert np.median(inner[1]) == pytest.approx(0.0, abs=0.1)
+
+
+@pytest.mark.parametrize("engine", ALL_ENGINES)
+def test_subpixel_shift_epe(engine):
+    f0 = texture(seed=1)
+    u, v = 0.6, -0.35
+    f1 = warp(f0, u, v)
+    assert epe(fl.optical_flow(f0, f1, engine=engine), u, v) < SHIFT_EPE[engine]
+
+
+@pytest.mark.parametrize("engine", ALL_ENGINES)
+def test_sinusoidal_field_epe(engine):
+    f0 = texture(seed=2)
+    h, w = f0.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    u = 0.8 * np.sin(2 * np.pi * yy / h)
+    v = 0.6 * np.cos(2 * np.pi * xx / w)
+    f1 = warp(f0, u, v)
+    assert epe(fl.optical_flow(f0, f1, engine=engine), u, v) < FIELD_EPE[engine]
+
+
+def test_uint8_and_float_inputs_agree():
+    f0 = texture(seed=3)
+    f1 = warp(f0, 0.5, 0.25)
+    a8 = np.rint(f0 * 255).astype(np.uint8)
+    b8 = np.rint(f1 * 255).astype(np.uint8)
+    for engine in ("tvl1", "farneback"):
+        from_u8 = fl.optical_flow(a8, b8, engine=engine)
+        from_unit = fl.optical_flow(f0, f1, engine=engine)
+        from_255 = fl.optical_flow(f0 * 255, f1 * 255, engine=engine)
+        assert epe(from_u8, from_unit[0], from_unit[1]) < 0.05
+        assert np.allclose(from_unit, from_255, atol=1e-3)
+
+
+def test_lucas_kanade_at_points_matches_dense():
+    f0 = texture(seed=4)
+    f1 = warp(f0, -0.4, 0.3)
+    dense = fl.lucas_kanade(f0, f1, window=11, iterations=3)
+    pts = np.array([[20.0, 30.0], [50.0, 60.0], [70.0, 25.0]])
+    at = fl.lucas_kanade(f0, f1, window=11, iterations=3, points=pts)
+    assert at.shape == (2, 3)
+    assert np.allclose(at, dense[:, [30, 60, 25], [20, 50, 70]])
+    assert np.allclose(at[0], -0.4, atol=0.1) and np.allclose(at[1], 0.3, atol=0.1)
+
+
+def test_lucas_kanade_flat_image_gives_zero_not_nan():
+    flat = np.full((32, 32), 0.5, np.float32)
+    flow = fl.lucas_kanade(flat, flat)
+    assert np.isfinite(flow).all() and not flow.any()
+
+
+def test_bad_frames_and_params():
+    f0 = texture((40, 40))
+    with pytest.raises(ValueError, match="same size"):
+        fl.optical_flow(f0, texture((40, 41)))
+    with pytest.raises(ValueError, match="engine"):
+        fl.optical_flow(f0, f0, engine="horn")
+    with pytest.raises(ValueError, match="unknown parameter.*winsize"):
+        fl.optical_flow(f0, f0, engine="tvl1", winsize=3)
+    with pytest.raises(ValueError, match="preset"):
+        fl.optical_flow(f0, f0, engine="dis", preset="slow")
+    with pytest.raises(ValueError, match="frame0"):
+        fl.optical_flow(np.zeros((4, 4, 4)), np.zeros((4, 4, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        fl.optical_flow(np.full((8, 8), np.nan), f0[:8, :8])
+
+
+def test_engine_params_change_result():
+    f0 = texture(seed=5)
+    f1 = warp(f0, 0.7, 0.0)
+    a = fl.optical_flow(f0, f1, engine="farneback", winsize=7)
+    b = fl.optical_flow(f0, f1, engine="farneback", winsize=21)
+    assert not np.allclose(a, b)
+    fast = fl.optical_flow(f0, f1, engine="dis", preset="ultrafast")
+    assert fast.shape == a.shape
+
+
+# ------------------------------------------------------------------ strain
+def test_strain_of_linear_deformation():
+    h, w = 40, 50
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    a, b, c, d = 0.02, -0.03, 0.05, 0.01  # u = a x + b y, v = c x + d y
+    flow = np.stack([a * xx + b * yy, c * xx + d * yy]).astype(np.float32)
+    exx, eyy, exy = fl.strain_components(flow)
+    assert np.allclose(exx, a, atol=1e-6) and np.allclose(eyy, d, atol=1e-6)
+    assert np.allclose(exy, 0.5 * (b + c), atol=1e-6)
+    expected = np.sqrt(a**2 + d**2 + 0.5 * (b + c) ** 2)
+    assert np.allclose(fl.optical_strain(flow)[1:-1, 1:-1], expected, atol=1e-6)
+    # the wrong formula (separate squares of the shear terms) differs here
+    wrong = np.sqrt(a**2 + d**2 + 0.5 * (b**2 + c**2))
+    assert abs(expected - wrong) > 1e-3
+
+
+def test_strain_of_rotation_is_zero():
+    yy, xx = np.mgrid[0:30, 0:30].astype(np.float32)
+    theta = 0.01  # small rigid rotation: u = -theta y, v = theta x
+    flow = np.stack([-theta * yy, theta * xx])
+    assert np.allclose(fl.optical_strain(flow), 0, atol=1e-6)
+
+
+def test_strain_dataarray_keeps_coords():
+    flow = fl.flow_dataarray(np.zeros((2, 6, 7), np.float32), attrs={"sample": "s1"})
+    s = fl.optical_strain(flow)
+    assert isinstance(s, xr.DataArray) and s.dims == ("y", "x") and s.attrs["sample"] == "s1"
+
+
+def test_magnitude_angle_directions():
+    flow = np.zeros((2, 1, 4), np.float32)
+    flow[:, 0, 0] = (1, 0)    # right
+    flow[:, 0, 1] = (0, 1)    # down
+    flow[:, 0, 2] = (-1, 0)   # left
+    flow[:, 0, 3] = (0, -2)   # up
+    assert np.allclose(fl.flow_magnitude(flow)[0], [1, 1, 1, 2])
+    assert np.allclose(np.degrees(fl.flow_angle(flow)[0]), [0, 90, 180, -90])
+    rgb = fl.flow_to_rgb(flow)
+    assert rgb.shape == (1, 4, 3) and rgb.dtype == np.uint8
+    assert tuple(rgb[0, 0]) == (127, 0, 0) or rgb[0, 0, 0] > rgb[0, 0, 1]  # right is red
+
+
+# ------------------------------------------------------------------ clips and cache
+def shifting_cube(n=5, step=0.3, shape=(48, 48), **meta):
+    f0 = texture(shape, seed=7)
+    frames = np.stack([warp(f0, step * t, 0.0) for t in range(n)])
+    frames = np.rint(frames * 255).astype(np.uint8)
+    meta.setdefault("onset", 10)
+    meta.setdefault("apex", 13)
+    meta.setdefault("offset", 14)
+    return make_cube(frames, fps=100, frame_numbers=range(10, 10 + n), **meta)
+
+
+def test_flow_pair_defaults_onset_to_apex_with_metadata():
+    cube = shifting_cube(dataset="synthetic", sample="s01", subject="p1", emotion="happy")
+    flow = fl.flow_pair(cube, engine="farneback", cache=False)
+    assert flow.dims == ("component", "y", "x")
+    assert list(flow["component"].values) == ["u", "v"]
+    assert flow.attrs["start"] == 10 and flow.attrs["end"] == 13
+    assert flow.attrs["sample"] == "s01" and flow.attrs["engine"] == "farneback"
+    assert float(flow.sel(component="u")[12:-12, 12:-12].median()) == pytest.approx(0.9, abs=0.08)
+
+
+def test_flow_pair_frames_by_number_position_and_name():
+    cube = shifting_cube()
+    by_number = fl.flow_pair(cube, start=11, end=12, engine="farneback", cache=False)
+    by_pos = fl.flow_pair(cube, start=1, end=-3, positions=True, engine="farneback", cache=False)
+    assert np.array_equal(by_number.values, by_pos.values)
+    named = fl.flow_pair(cube, start="first", end="offset", engine="farneback", cache=False)
+    assert named.attrs["start"] == 10 and named.attrs["end"] == 14
+    same = fl.flow_pair(cube, start=12, end=12, engine="farneback", cache=False)
+    assert not same.values.any()
+
+
+def test_flow_pair_apex_outside_clip():
+    cube = shifting_cube(apex=40)
+    with pytest.raises(ValueError, match="apex 40 is not in the clip"):
+        fl.flow_pair(cube, engine="farneback", cache=False)
+    with pytest.raises(ValueError, match="start position 9"):
+        fl.flow_pair(shifting_cube(), start=9, end=0, positions=True, cache=False)
+    with pytest.raises(ValueError, match="end"):
+        fl.flow_pair(shifting_cube(), end=2.5, cache=False)
+    with pytest.raises(TypeError, match="cache"):
+        fl.flow_pair(shifting_cube(), cache="yes")
+
+
+def test_flow_sequence_references():
+    cube = shifting_cube(onset=11)
+    first = fl.flow_sequence(cube, reference="first", engine="farneback", cache=False)
+    assert first.dims == ("time", "component", "y", "x")
+    assert list(first["frame"].values) == list(range(10, 15))
+    med = [float(first.isel(time=t).sel(component="u")[12:-12, 12:-12].median()) for t in range(5)]
+    assert np.allclose(med, [0, 0.3, 0.6, 0.9, 1.2], atol=0.08)
+    prev = fl.flow_sequence(cube, reference="previous", engine="farneback", cache=False)
+    med = [float(prev.isel(time=t).sel(component="u")[12:-12, 12:-12].median()) for t in range(5)]
+    assert np.allclose(med, [0, 0.3, 0.3, 0.3, 0.3], atol=0.08)
+    onset = fl.flow_sequence(cube, reference="onset", engine="farneback", cache=False, n_jobs=2)
+    med = [float(onset.isel(time=t).sel(component="u")[12:-12, 12:-12].median()) for t in range(5)]
+    assert np.allclose(med, [-0.3, 0, 0.3, 0.6, 0.9], atol=0.08)
+    with pytest.raises(ValueError, match="reference"):
+        fl.flow_sequence(cube, reference="last")
+
+
+def test_cache_roundtrip_and_recovery(tmp_path):
+    store = DiskCache(tmp_path)
+    cube = shifting_cube(dataset="synthetic", sample="s02")
+    a = fl.flow_pair(cube, engine="farneback", cache=store)
+    entries = list(tmp_path.rglob("*.npz"))
+    assert len(entries) == 1
+    b = fl.flow_pair(cube, engine="farneback", cache=store)
+    assert np.array_equal(a.values, b.values)
+    # another parameter value is another entry
+    fl.flow_pair(cube, engine="farneback", cache=store, winsize=9)
+    assert len(list(tmp_path.rglob("*.npz"))) == 2
+    # a truncated entry is recomputed with a warning, then rewritten
+    data = entries[0].read_bytes()
+    entries[0].write_bytes(data[: len(data) // 3])
+    with pytest.warns(CacheWarning):
+        c = fl.flow_pair(cube, engine="farneback", cache=store)
+    assert np.array_equal(a.values, c.values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fl.flow_pair(cube, engine="farneback", cache=store)
+
+
+def test_cache_entries_are_served_from_disk(tmp_path):
+    store = DiskCache(tmp_path)
+    cube = shifting_cube(dataset="synthetic", sample="s03")
+    fl.flow_pair(cube, engine="farneback", cache=store)
+    (entry,) = tmp_path.rglob("*.npz")
+    marker = np.full((2, 48, 48), 7.0, np.float32)
+    np.savez(entry, flow=marker)  # a planted value proves the entry is what gets read
+    assert np.array_equal(fl.flow_pair(cube, engine="farneback", cache=store).values, marker)
+    # a sequence shares the pair entry of (onset, apex)
+    seq = fl.flow_sequence(cube, reference="onset", engine="farneback", cache=store)
+    assert np.array_equal(seq.isel(time=3).values, marker)
+
+
+def test_cache_not_used_without_identity_or_with_other_content(tmp_path):
+    store = DiskCache(tmp_path)
+    fl.flow_pair(shifting_cube(), engine="farneback", cache=store)
+    assert not list(tmp_path.rglob("*.npz"))
+    cube = shifting_cube(dataset="synthetic", sample="s04")
+    fl.flow_pair(cube, engine="farneback", cache=store)
+    cropped = make_cube(cube.values[:, 2:-2, 2:-2], fps=100, frame_numbers=range(10, 15),
+                        dataset="synthetic", sample="s04", onset=10, apex=13)
+    assert fl.flow_pair(cropped, engine="farneback", cache=store).shape == (2, 44, 44)
+    assert len(list(tmp_path.rglob("*.npz"))) == 2
+
+
+def test_as_flow_reads_precomputed_images():
+    u = np.ones((5, 6), np.float32)
+    da = xr.DataArray(np.stack([2 * u, u, 3 * u]), dims=("component", "y", "x"),
+                      coords={"component": ["u", "v", "strain"]})
+    flow, strain = fl.as_flow(da)
+    assert flow.shape == (2, 5, 6) and np.all(flow[0] == 2) and np.all(strain == 3)
+    flow, strain = fl.pair_flow_and_strain(da.sel(component=["v", "u"]))
+    assert np.all(flow[0] == 2) and np.allclose(strain, 0)
+    with pytest.raises(ValueError, match="shape"):
+        fl.as_flow(np.zeros((4, 5, 6)))
