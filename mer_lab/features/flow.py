@@ -65,6 +65,8 @@ __all__ = [
     "flow_magnitude",
     "flow_angle",
     "flow_to_rgb",
+    "global_motion",
+    "remove_global_motion",
     "as_flow",
     "pair_flow_and_strain",
     "sequence_flow",
@@ -532,6 +534,125 @@ def flow_to_rgb(flow, *, max_magnitude: float | None = None) -> np.ndarray:
     hsv[..., 1] = 255
     hsv[..., 2] = np.clip(np.rint(255.0 * mag / top), 0, 255).astype(np.uint8) if top > 0 else 0
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+# --------------------------------------------------------------------------- alignment
+_MOTION_MODELS = ("translation", "affine")
+
+
+def _sample_flow(f, pts):
+    """Bilinear samples of a (2, H, W) flow at (K, 2) (x, y) points -> (K, 2) (u, v)."""
+    from scipy import ndimage as ndi
+
+    coords = [pts[:, 1], pts[:, 0]]
+    return np.stack([ndi.map_coordinates(f[c], coords, order=1, mode="nearest") for c in (0, 1)], axis=1)
+
+
+def global_motion(flow, *, model: str = "affine", points=None, displacements=None,
+                  trim: float = 0.25, iterations: int = 3, step: int = 2) -> np.ndarray:
+    """The global (head) motion in a flow field, as a ``(2, H, W)`` flow.
+
+    Parameters
+    ----------
+    flow : array_like, shape (2, H, W)
+    model : {"translation", "affine"}
+        ``"translation"``: one displacement for the whole face; ``"affine"``: the
+        displacement ``d(x, y) = A [x, y, 1]^T`` with a 2x3 matrix ``A`` (shift,
+        rotation, scale and shear of the head).
+    points : array_like, shape (K, 2), optional
+        ``(x, y)`` positions of stable points (e.g. the inner eye corners and the nose,
+        which micro-expressions hardly move). The model is fitted on the flow sampled
+        there (or on ``displacements``). Default: fitted on all pixels.
+    displacements : array_like, shape (K, 2), optional
+        Known ``(dx, dy)`` of the points (e.g. tracked landmarks of frame i minus those of
+        the reference frame) instead of the flow at the points.
+    trim : float
+        Robust fit: after each fit, the fraction ``trim`` of samples with the largest
+        residuals (the expression's own motion) is left out of the next fit.
+    iterations : int
+        Number of fits (1 = plain least squares).
+    step : int
+        Pixel stride of the samples when fitting on all pixels (speed).
+
+    Returns
+    -------
+    numpy.ndarray, shape (2, H, W), float32
+        The fitted global motion; subtract it to align (:func:`remove_global_motion`).
+
+    Notes
+    -----
+    The fit solves ``min_A sum_i ||A [x_i, y_i, 1]^T - d_i||^2`` by least squares (the
+    two rows of ``A`` independently); MDMO and FDM align faces this way in the flow
+    domain instead of warping the frames.
+    """
+    f = _flow_array(flow).astype(np.float64)
+    if f.ndim != 3:
+        raise ValueError(f"flow must be one field (2, H, W), got {f.shape}")
+    check_choice("model", model, _MOTION_MODELS)
+    trim = check_number("trim", trim, low=0, high=1, high_open=True)
+    iterations = check_int("iterations", iterations, low=1)
+    step = check_int("step", step, low=1)
+    _, h, w = f.shape
+    if points is None:
+        if displacements is not None:
+            raise ValueError("displacements need the points they belong to; pass points= too")
+        ys, xs = np.mgrid[0:h:step, 0:w:step]
+        xy = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
+        d = np.stack([f[0][::step, ::step].ravel(), f[1][::step, ::step].ravel()], axis=1)
+    else:
+        xy = check_array("points", points, ndim=2).astype(np.float64)
+        if xy.shape[1] != 2:
+            raise ValueError(f"points must have shape (K, 2) of (x, y), got {xy.shape}")
+        if displacements is None:
+            d = _sample_flow(f, xy)
+        else:
+            d = check_array("displacements", displacements, ndim=2).astype(np.float64)
+            if d.shape != xy.shape:
+                raise ValueError(f"displacements must have the shape of points {xy.shape}, got {d.shape}")
+    need = 1 if model == "translation" else 3
+    if len(xy) < need:
+        raise ValueError(f"model={model!r} needs at least {need} points, got {len(xy)}")
+    design = np.ones((len(xy), 1)) if model == "translation" else np.column_stack([xy, np.ones(len(xy))])
+    keep = np.ones(len(xy), bool)
+    for it in range(iterations):
+        coef, *_ = np.linalg.lstsq(design[keep], d[keep], rcond=None)  # (p, 2)
+        if it == iterations - 1 or trim == 0:
+            break
+        resid = np.hypot(*(design @ coef - d).T)
+        n_keep = max(need, int(round(len(xy) * (1 - trim))))
+        keep = np.zeros(len(xy), bool)
+        keep[np.argsort(resid, kind="stable")[:n_keep]] = True
+    if model == "translation":
+        out = np.broadcast_to(coef[0][:, None, None], (2, h, w))
+    else:
+        gy, gx = np.mgrid[0:h, 0:w].astype(np.float64)
+        out = np.stack([coef[0, c] * gx + coef[1, c] * gy + coef[2, c] for c in (0, 1)])
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def remove_global_motion(flow, **kwargs):
+    """Align a flow in the flow domain: ``flow - global_motion(flow, **kwargs)``.
+
+    Accepts a ``(2, H, W)`` field or a ``(T, 2, H, W)`` sequence (each step fitted
+    separately; ``points`` may then be ``(T, K, 2)``, e.g. tracked landmarks, and
+    ``displacements`` likewise). DataArrays keep their coordinates and attrs.
+    """
+    da = flow if isinstance(flow, xr.DataArray) else None
+    f = _flow_array(flow)
+    if f.ndim == 3:
+        out = f - global_motion(f, **kwargs)
+    else:
+        out = np.empty_like(f, dtype=np.float32)
+        for t in range(f.shape[0]):
+            kw = dict(kwargs)
+            for k in ("points", "displacements"):
+                if kw.get(k) is not None and np.ndim(kw[k]) == 3:
+                    kw[k] = np.asarray(kw[k])[t]
+            out[t] = f[t] - global_motion(f[t], **kw)
+    if da is not None and da.sizes.get("component") == 2:
+        da = da.transpose(..., "component", "y", "x")
+        return da.copy(data=out.astype(np.float32)).assign_attrs(aligned=kwargs.get("model", "affine"))
+    return out.astype(np.float32)
 
 
 # --------------------------------------------------------------------------- clips

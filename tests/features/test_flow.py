@@ -293,3 +293,39 @@ def test_as_flow_reads_precomputed_images():
     assert np.all(flow[0] == 2) and np.allclose(strain, 0)
     with pytest.raises(ValueError, match="shape"):
         fl.as_flow(np.zeros((4, 5, 6)))
+
+
+# ------------------------------------------------------------------ flow-domain alignment
+def test_global_motion_recovers_affine_despite_local_motion():
+    h, w = 40, 50
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    A = np.array([[0.01, -0.02, 0.7], [0.015, 0.005, -0.3]])
+    head = np.stack([A[0, 0] * xx + A[0, 1] * yy + A[0, 2], A[1, 0] * xx + A[1, 1] * yy + A[1, 2]])
+    flow = head.copy()
+    flow[1, 5:15, 5:15] += 2.0  # the expression: a local downward motion
+    fitted = fl.global_motion(flow, model="affine", step=1)
+    assert np.allclose(fitted, head, atol=1e-4)
+    aligned = fl.remove_global_motion(flow, model="affine")
+    assert np.allclose(aligned[1, 5:15, 5:15], 2.0, atol=1e-3)
+    assert np.abs(aligned[:, 20:, 20:]).max() < 1e-3
+    plain = fl.global_motion(flow, model="affine", iterations=1)  # no trimming: biased
+    assert np.abs(plain - head).max() > 0.01
+    t = fl.global_motion(flow, model="translation", trim=0.0, iterations=1, step=1)
+    assert np.allclose(t, flow.mean(axis=(1, 2))[:, None, None], atol=1e-5)
+
+
+def test_global_motion_on_points_and_sequences():
+    flow = np.zeros((2, 20, 20), np.float32)
+    flow[0] = 1.0
+    flow[0, :, 10:] = 3.0
+    pts = np.array([[2.0, 2.0], [5.0, 15.0], [8.0, 8.0]])
+    assert np.allclose(fl.global_motion(flow, points=pts), [[[1.0]], [[0.0]]])
+    disp = np.array([[0.5, 0.5]] * 3)
+    assert np.allclose(fl.global_motion(flow, points=pts, displacements=disp), [[[0.5]], [[0.5]]])
+    seq = np.stack([flow, 2 * flow])
+    out = fl.remove_global_motion(seq, model="translation", points=np.stack([pts, pts]))
+    assert np.allclose(out[0, 0, :, :10], 0) and np.allclose(out[1, 0, :, :10], 0)
+    with pytest.raises(ValueError, match="model"):
+        fl.global_motion(flow, model="projective")
+    with pytest.raises(ValueError, match="at least 3 points"):
+        fl.global_motion(flow, points=pts[:2])
