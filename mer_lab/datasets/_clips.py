@@ -1,0 +1,453 @@
+"""Shared machinery of the real-dataset loaders.
+
+* :class:`IssueLog` collects every repair and skip (the rows of ``Corpus.issues``).
+* :func:`repair_keyframes` turns the sheet's onset/apex/offset cells into valid frame
+  numbers of the clip on disk, describing each repair.
+* :func:`clip_sample` checks one clip folder (existence, frame listing, empty files) and
+  builds its samples row.
+* :func:`frame_loader` reads a row's frames into a cube when ``Corpus.cube`` asks.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._validate import check_choice
+from ..cube import IMAGE_SUFFIXES, cube_from_frames, list_frames, make_cube
+from .corpus import ISSUE_COLUMNS, Corpus, warn_issues
+from ._sheets import parse_int
+
+__all__ = [
+    "SPANS",
+    "IssueLog",
+    "require_root",
+    "find_dirs",
+    "find_files",
+    "pick_file",
+    "repair_keyframes",
+    "middle_frame",
+    "clip_sample",
+    "frame_loader",
+    "video_frame_count",
+    "finish_corpus",
+    "unlisted_folders",
+    "opt_int",
+]
+
+SPANS = ("expression", "folder")
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".mpg", ".mpeg", ".wmv")
+
+
+def opt_int(value):
+    """``int(value)`` or ``None`` for missing values (None, NaN, pd.NA)."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return int(value)
+
+
+class IssueLog:
+    """Everything a loader repaired, flagged or skipped (columns of ``Corpus.issues``)."""
+
+    def __init__(self, dataset: str):
+        self.dataset = dataset
+        self.rows: list[dict] = []
+
+    def add(self, *, file, row, sample, action: str, reason: str) -> None:
+        self.rows.append({
+            "dataset": self.dataset, "file": "" if file is None else str(file),
+            "row": np.nan if row is None else row, "sample": "" if sample is None else str(sample),
+            "action": action, "reason": reason,
+        })
+
+    def table(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.rows, columns=ISSUE_COLUMNS)
+        df["row"] = pd.to_numeric(df["row"], errors="coerce").astype("Int64")
+        return df
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+# --------------------------------------------------------------------------- finding things
+def require_root(root, *, dataset: str, layout: str) -> Path:
+    """``root`` as a Path; FileNotFoundError naming it and the expected layout if missing."""
+    if root is None:
+        raise FileNotFoundError(
+            f"no folder given for {dataset}; pass root=, set its path in data_manifest.yaml or "
+            f"set $MER_LAB_DATA. Expected layout:\n{layout}"
+        )
+    path = Path(os.path.expanduser(str(root)))
+    if not path.is_dir():
+        raise FileNotFoundError(f"{dataset} folder not found: {path}\nExpected layout:\n{layout}")
+    return path
+
+
+def _walk(root: Path, depth: int):
+    """(path, depth) of directories under root, breadth first, root included at depth 0."""
+    level = [root]
+    for d in range(depth + 1):
+        nxt = []
+        for folder in level:
+            yield folder, d
+            if d < depth:
+                try:
+                    entries = sorted(os.scandir(folder), key=lambda e: e.name)
+                except OSError:
+                    continue
+                nxt.extend(Path(e.path) for e in entries if e.is_dir())
+        level = nxt
+
+
+def find_dirs(root: Path, names: Iterable[str], *, depth: int = 2) -> list[Path]:
+    """Directories under ``root`` (itself included) whose name matches one of ``names``.
+
+    Names compare case-insensitively and may hold shell wildcards; shallowest first.
+    """
+    pats = [n.lower() for n in names]
+    return [p for p, _ in _walk(root, depth) if any(fnmatch.fnmatchcase(p.name.lower(), n) for n in pats)]
+
+
+def find_files(root: Path, patterns: Iterable[str], *, depth: int = 2, exclude: Iterable[str] = ()) -> list[Path]:
+    """Files under ``root`` (down to ``depth`` folders) matching any of ``patterns`` (case-insensitive)."""
+    pats = [p.lower() for p in patterns]
+    excl = [p.lower() for p in exclude]
+    found = []
+    for folder, _ in _walk(root, depth):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for e in entries:
+            name = e.name.lower()
+            if e.is_file() and not name.startswith("~$") and any(fnmatch.fnmatchcase(name, p) for p in pats) \
+                    and not any(fnmatch.fnmatchcase(name, p) for p in excl):
+                found.append(Path(e.path))
+    return found
+
+
+def pick_file(root: Path, given, patterns: Sequence[str], *, what: str, dataset: str, layout: str,
+              exclude: Iterable[str] = ()) -> Path:
+    """The metadata file: ``given`` (absolute, or relative to root) or the newest match of ``patterns``."""
+    if given is not None:
+        path = Path(os.path.expanduser(str(given)))
+        if not path.is_absolute() and not path.exists():
+            path = root / path
+        if not path.is_file():
+            raise FileNotFoundError(f"{dataset}: {what} not found: {path}")
+        return path
+    found = find_files(root, patterns, depth=3, exclude=exclude)
+    if not found:
+        raise FileNotFoundError(
+            f"{dataset}: no {what} under {root} (looked for {', '.join(patterns)} down to 3 folders deep). "
+            f"Expected layout:\n{layout}"
+        )
+    # Prefer .xlsx over .csv, then the latest name (coding files carry dates: 20190701 > 20140508).
+    found.sort(key=lambda p: (p.suffix.lower() in (".xlsx", ".xlsm"), p.name))
+    return found[-1]
+
+
+# --------------------------------------------------------------------------- key frames
+def middle_frame(numbers: Sequence[int], onset: int, offset: int) -> int:
+    """The frame present in ``[onset, offset]`` closest to the middle ``(onset + offset) / 2``."""
+    arr = np.asarray(numbers)
+    inside = arr[(arr >= onset) & (arr <= offset)]
+    if inside.size == 0:
+        return (onset + offset) // 2
+    mid = (onset + offset) / 2
+    return int(inside[np.argmin(np.abs(inside - mid))])
+
+
+def repair_keyframes(numbers: Sequence[int], onset, apex, offset, *, typical_length: int | None = None,
+                     zero_offset_is_missing: bool = False) -> tuple[int, int, int, bool, list[str]]:
+    """Valid onset/apex/offset frame numbers for a clip, and a note for every repair.
+
+    Parameters
+    ----------
+    numbers : sequence of int
+        Frame numbers present on disk (sorted).
+    onset, apex, offset : cell values
+        As read from the sheet (ints, floats, ``'/'``, blank...).
+    typical_length : int, optional
+        When the folder is a whole long video (CAS(ME)^2), a broken offset becomes
+        ``onset + typical_length`` instead of the folder's last frame.
+    zero_offset_is_missing : bool
+        CAS(ME)^2 writes 0 for a missing offset; it then becomes the apex.
+
+    Returns
+    -------
+    onset, apex, offset : int
+    apex_estimated : bool
+    notes : list of str
+        One sentence per repair or doubt (empty when the cells were sound).
+
+    Notes
+    -----
+    Rules, in order: a missing or out-of-clip onset becomes the first frame present; a
+    missing offset, one before the onset (a typo) or one past the last frame present
+    becomes the last frame present (or ``onset + typical_length``); a missing apex ('/',
+    blank) or one outside ``[onset, offset]`` becomes the frame present nearest the
+    middle of ``[onset, offset]`` and is marked estimated; an onset equal to the apex is
+    kept and noted.
+    """
+    first, last = int(numbers[0]), int(numbers[-1])
+    notes: list[str] = []
+    on, ap, off = parse_int(onset), parse_int(apex), parse_int(offset)
+
+    if on is None:
+        notes.append(f"onset missing in the sheet ({_show(onset)}): set to the first frame present, {first}")
+        on = first
+    elif on < first or on > last:
+        notes.append(f"onset {on} is outside the frames present ({first}..{last}): set to the first frame, {first}")
+        on = first
+
+    def fallback_end():
+        return last if typical_length is None else min(last, on + int(typical_length))
+
+    if zero_offset_is_missing and off == 0:
+        if ap is not None and on <= ap <= last:
+            notes.append(f"offset 0 (not annotated): set to the apex, {ap}")
+            off = ap
+        else:
+            off = fallback_end()
+            notes.append(f"offset 0 (not annotated) and no usable apex: set to {off}")
+    elif off is None:
+        off = fallback_end()
+        notes.append(f"offset missing in the sheet ({_show(offset)}): set to {off}")
+    elif off < on:
+        new = fallback_end()
+        notes.append(f"offset {off} is before the onset {on} (a typo): set to {new}"
+                     + (" (the last frame present)" if new == last else f" (onset + {typical_length} frames)"))
+        off = new
+    elif off > last:
+        notes.append(f"offset {off} is beyond the last frame present ({last}): set to {last}")
+        off = last
+
+    estimated = False
+    if ap is None:
+        ap = middle_frame(numbers, on, off)
+        estimated = True
+        notes.append(f"apex not annotated ({_show(apex)}): estimated as the middle frame, {ap}")
+    elif ap < on or ap > off:
+        new = middle_frame(numbers, on, off)
+        notes.append(f"apex {ap} is outside onset..offset ({on}..{off}): estimated as the middle frame, {new}")
+        ap, estimated = new, True
+    elif ap == on:
+        notes.append(f"onset equals apex ({ap}): kept as annotated")
+    return on, ap, off, estimated, notes
+
+
+def _show(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "blank"
+    return repr(value)
+
+
+# --------------------------------------------------------------------------- one clip
+def video_frame_count(path: Path) -> int:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            return 0
+        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        cap.release()
+
+
+def clip_sample(*, log: IssueLog, dataset: str, subject: str, sample: str, emotion, folder: Path | None,
+                onset, apex, offset, fps: float, file=None, row=None, known_emotions: Iterable[str] | None = None,
+                span: str = "expression", typical_length: int | None = None, zero_offset_is_missing: bool = False,
+                looked: str | None = None, extra: Mapping | None = None, annotated: bool = True) -> dict | None:
+    """Check one clip on disk and build its samples row; ``None`` (and an issue) when skipped.
+
+    ``folder`` is a frame folder or a video file. With ``annotated=False`` (SMIC) the
+    clip is the expression itself: onset/offset are its first/last frames and the apex
+    its middle frame.
+    """
+    if folder is None or not Path(folder).exists():
+        where = looked or (str(folder) if folder is not None else "")
+        log.add(file=file, row=row, sample=sample, action="skipped",
+                reason=f"clip folder not found ({where})")
+        return None
+    folder = Path(folder)
+    is_video = folder.is_file()
+    if is_video:
+        n = video_frame_count(folder)
+        if n <= 0:
+            log.add(file=file, row=row, sample=sample, action="skipped",
+                    reason=f"the video {folder} cannot be opened or holds no frames")
+            return None
+        items = [(i, folder) for i in range(n)]
+    else:
+        try:
+            items = list_frames(folder)
+        except (ValueError, OSError) as exc:
+            log.add(file=file, row=row, sample=sample, action="skipped", reason=str(exc))
+            return None
+        if not items:
+            log.add(file=file, row=row, sample=sample, action="skipped",
+                    reason=f"no image frames ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+            return None
+    numbers = [n for n, _ in items]
+    notes: list[str] = []
+    if annotated:
+        on, ap, off, estimated, notes = repair_keyframes(
+            numbers, onset, apex, offset, typical_length=typical_length,
+            zero_offset_is_missing=zero_offset_is_missing)
+    else:
+        on, off = numbers[0], numbers[-1]
+        ap = middle_frame(numbers, on, off)
+        estimated = True
+    if not is_video:
+        chosen = items if span == "folder" else [(k, p) for k, p in items if on <= k <= off]
+        for _, p in chosen:
+            try:
+                size = p.stat().st_size
+            except OSError as exc:
+                log.add(file=file, row=row, sample=sample, action="skipped", reason=f"frame {p} cannot be read: {exc}")
+                return None
+            if size == 0:
+                log.add(file=file, row=row, sample=sample, action="skipped",
+                        reason=f"frame file is empty (0 bytes): {p}")
+                return None
+    emo = "" if emotion is None or (isinstance(emotion, float) and emotion != emotion) else str(emotion).strip().lower()
+    if not emo:
+        notes.append("emotion missing in the sheet: kept as 'unknown'")
+        emo = "unknown"
+    for note in notes:
+        action = "apex estimated" if note.startswith("apex") else ("noted" if "kept as annotated" in note else "repaired")
+        log.add(file=file, row=row, sample=sample, action=action, reason=note)
+    flags = list(notes)
+    if known_emotions is not None and emo != "unknown" and emo not in set(known_emotions):
+        reason = f"unknown emotion label {emo!r} (known: {', '.join(sorted(known_emotions))}): kept"
+        log.add(file=file, row=row, sample=sample, action="kept (flagged)", reason=reason)
+        flags.append(reason)
+    out = {
+        "dataset": dataset, "subject": str(subject), "sample": str(sample), "emotion": emo,
+        "onset": on, "apex": ap, "offset": off, "n_frames": len(numbers), "fps": float(fps),
+        "apex_estimated": bool(estimated), "flags": "; ".join(flags),
+        "path": str(folder), "first_frame": numbers[0], "last_frame": numbers[-1],
+    }
+    if extra:
+        out.update(extra)
+    return out
+
+
+def unlisted_folders(log: IssueLog, *, found: Iterable[Path], used: Iterable[str], file=None,
+                     with_parent: bool = True) -> None:
+    """Clip folders present on disk but absent from the sheet: one ``not in sheet`` issue each."""
+    used_set = {str(Path(u)) for u in used}
+    for folder in sorted(found):
+        if str(folder) not in used_set:
+            name = f"{folder.parent.name}/{folder.name}" if with_parent else folder.name
+            log.add(file=file, row=None, sample=name, action="not in sheet",
+                    reason=f"clip folder {folder} has no row in the metadata sheet, so no labels: not loaded")
+
+
+# --------------------------------------------------------------------------- cubes
+def frame_loader(*, span: str = "expression", grey: bool = True):
+    """``loader(row) -> cube`` reading a row's frames (``span``: "expression" or "folder")."""
+    check_choice("span", span, SPANS)
+
+    def load(row: pd.Series):
+        path = Path(row["path"])
+        on, ap, off = opt_int(row["onset"]), opt_int(row["apex"]), opt_int(row["offset"])
+        meta = dict(dataset=row["dataset"], subject=row["subject"], sample=row["sample"], emotion=row["emotion"],
+                    onset=on, apex=ap, offset=off, apex_estimated=bool(row.get("apex_estimated", False)))
+        if path.is_file():
+            return _video_cube(path, row, span=span, grey=grey, meta=meta)
+        items = list_frames(path)
+        if span == "expression" and on is not None and off is not None:
+            items = [(n, p) for n, p in items if on <= n <= off]
+        if not items:
+            raise ValueError(f"no frames between {on} and {off} in {path} (sample {row.name})")
+        return cube_from_frames([p for _, p in items], fps=float(row["fps"]), frame_numbers=[n for n, _ in items],
+                                grey=grey, **meta)
+
+    return load
+
+
+def _video_cube(path: Path, row, *, span, grey, meta):
+    import cv2
+
+    on, off = meta["onset"], meta["offset"]
+    cap = cv2.VideoCapture(str(path))
+    frames, numbers = [], []
+    try:
+        if not cap.isOpened():
+            raise ValueError(f"OpenCV cannot open the video {path}")
+        start = on if (span == "expression" and on is not None) else 0
+        if start:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+        k = start
+        while True:
+            if span == "expression" and off is not None and k > off:
+                break
+            ok, img = cap.read()
+            if not ok:
+                break
+            frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY if grey else cv2.COLOR_BGR2RGB))
+            numbers.append(k)
+            k += 1
+    finally:
+        cap.release()
+    if not frames:
+        raise ValueError(f"no decodable frames between {on} and {off} in the video {path}")
+    shapes = {f.shape for f in frames}
+    if len(shapes) > 1:
+        raise ValueError(f"frames of the video {path} differ in size: {sorted(shapes)}")
+    return make_cube(np.stack(frames), fps=float(row["fps"]), frame_numbers=numbers, **meta)
+
+
+def finish_corpus(rows: list[dict], *, log: IssueLog, name: str, loader, info: Mapping, mapping="native",
+                  columns: Sequence[str] = ()) -> Corpus:
+    """Assemble the Corpus, warn once about the issues, apply the class mapping."""
+    from .corpus import SAMPLE_COLUMNS
+
+    base = [c for c in SAMPLE_COLUMNS if c not in ("group", "label")]
+    cols = base + ["path", "first_frame", "last_frame"] + [c for c in columns if c not in base]
+    samples = pd.DataFrame(rows, columns=list(dict.fromkeys(cols + [k for r in rows for k in r])))
+    samples = _dedupe(samples, log)
+    for c in ("first_frame", "last_frame"):
+        if c in samples:
+            samples[c] = pd.to_numeric(samples[c], errors="coerce").astype("Int64")
+    issues = log.table()
+    corpus = Corpus(samples, loader=loader, name=name, issues=issues, info=dict(info))
+    warn_issues(issues, dataset=name)
+    if mapping is not None and mapping != "native":
+        corpus = corpus.map_classes(mapping)
+    return corpus
+
+
+def _dedupe(samples: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
+    """Two sheet rows naming the same clip: keep both, the later ones renamed ``name#2``..."""
+    if samples.empty:
+        return samples
+    dup = samples.duplicated(["dataset", "sample"], keep=False)
+    if not dup.any():
+        return samples
+    samples = samples.copy()
+    counter: dict[tuple, int] = {}
+    for i in samples.index[dup]:
+        key = (samples.at[i, "dataset"], samples.at[i, "sample"])
+        counter[key] = counter.get(key, 0) + 1
+        if counter[key] > 1:
+            new = f"{key[1]}#{counter[key]}"
+            note = f"a second sheet row names the clip {key[1]!r}: kept as {new!r}"
+            samples.at[i, "sample"] = new
+            samples.at[i, "flags"] = "; ".join(f for f in (samples.at[i, "flags"], note) if f)
+            row = samples.at[i, "sheet_row"] if "sheet_row" in samples else None
+            log.add(file="", row=None if pd.isna(row) else row, sample=new, action="renamed", reason=note)
+    return samples
