@@ -329,3 +329,96 @@ def test_global_motion_on_points_and_sequences():
         fl.global_motion(flow, model="projective")
     with pytest.raises(ValueError, match="at least 3 points"):
         fl.global_motion(flow, points=pts[:2])
+
+
+# ------------------------------------------------------------------ apex helper
+from mer_lab.features import apex as ax  # noqa: E402
+
+
+def peaking_cube(shifts=(0, 0.2, 0.6, 1.1, 1.4, 0.9, 0.4, 0.1), **meta):
+    f0 = texture((48, 48), seed=11)
+    frames = np.stack([warp(f0, 0.0, s) for s in shifts])
+    meta.setdefault("onset", 100)
+    meta.setdefault("offset", 100 + len(shifts) - 1)
+    return make_cube(np.rint(frames * 255).astype(np.uint8), fps=200,
+                     frame_numbers=range(100, 100 + len(shifts)), **meta)
+
+
+def test_magnitude_curve_follows_the_motion():
+    cube = peaking_cube()
+    curve = ax.flow_magnitude_curve(cube, cache=False, statistic="median")
+    assert curve.dims == ("time",) and curve.attrs["units"] == "px"
+    assert list(curve["frame"].values) == list(range(100, 108))
+    assert np.allclose(curve.values, [0, 0.2, 0.6, 1.1, 1.4, 0.9, 0.4, 0.1], atol=0.1)
+    speed = ax.flow_magnitude_curve(cube, reference="previous", cache=False, statistic="median")
+    assert np.allclose(speed.values[1:], np.abs(np.diff([0, 0.2, 0.6, 1.1, 1.4, 0.9, 0.4, 0.1])), atol=0.1)
+
+
+def test_estimate_apex_and_with_estimated_apex():
+    cube = peaking_cube(sample="s9", dataset="smic_like")
+    assert ax.estimate_apex(cube, cache=False) == 104
+    assert ax.estimate_apex(cube, cache=False, smooth=3) == 104
+    # only onset..offset is searched
+    late = peaking_cube(onset=100, offset=102)
+    assert ax.estimate_apex(late, cache=False) == 102
+    out = ax.with_estimated_apex(cube, cache=False)
+    assert out.attrs["apex"] == 104 and out.attrs["apex_estimated"] is True
+    assert out.attrs["apex_method"] == "flow magnitude peak" and out.attrs["sample"] == "s9"
+    assert np.array_equal(out.values, cube.values)
+    with pytest.raises(ValueError, match="smooth"):
+        ax.estimate_apex(cube, smooth=2)
+    with pytest.raises(ValueError, match="onset 90 is not in the clip"):
+        ax.estimate_apex(peaking_cube(onset=90), cache=False)
+
+
+# ------------------------------------------------------------------ class averages
+def face_corpus(shifts, labels, centre=(30.0, 40.0), size=(64, 64)):
+    """Textured 'faces' shifted per sample; the moving patch sits at a landmark."""
+    import pandas as pd
+
+    from mer_lab.datasets.corpus import Corpus
+
+    rng = np.random.default_rng(0)
+    template = rng.uniform(12, 52, size=(68, 2))
+    template[48:68] = np.asarray(centre) + rng.normal(0, 2, size=(20, 2))  # "mouth" around centre
+    big = texture((96, 96), seed=21)
+    rows, cubes, truths = [], {}, {}
+    for i, ((dx, dy), lab) in enumerate(zip(shifts, labels)):
+        f0 = big[16 - dy:16 - dy + size[0], 16 - dx:16 - dx + size[1]]
+        lm = template + [dx, dy]
+        c = lm[48:68].mean(axis=0)
+        yy, xx = np.mgrid[0:size[0], 0:size[1]]
+        bump = np.exp(-((xx - c[0]) ** 2 + (yy - c[1]) ** 2) / (2 * 3.0 ** 2))
+        f1 = warp(f0, 0.0, 1.2 * bump)
+        frames = np.rint(np.stack([f0, f1]) * 255).astype(np.uint8)
+        name = f"c{i}"
+        cubes[name] = make_cube(frames, fps=100, dataset="toy", subject=f"p{i}", sample=name,
+                                emotion=lab, onset=0, apex=1, offset=1)
+        truths[name] = xr.Dataset({"landmarks": (("time", "point", "coord"), np.stack([lm, lm]))},
+                                  coords={"coord": ["x", "y"]})
+        rows.append(dict(dataset="toy", subject=f"p{i}", sample=name, emotion=lab, onset=0, apex=1,
+                         offset=1, n_frames=2, fps=100.0))
+    return Corpus(pd.DataFrame(rows), loader=lambda r: cubes[r["sample"]], name="toy",
+                  truth=lambda r: truths[r["sample"]]), template
+
+
+def test_class_average_registers_faces_on_landmarks():
+    shifts = [(-6, 4), (5, -5), (0, 6), (6, 6), (-5, -6), (3, 0)]
+    labels = ["a", "a", "a", "b", "b", "b"]
+    corpus, template = face_corpus(shifts, labels)
+    reg = fl.class_average_apex_flow(corpus, engine="farneback", cache=False)
+    plain = fl.class_average_apex_flow(corpus, engine="farneback", register="none", cache=False)
+    assert reg.attrs["registration"] == "landmarks" and plain.attrs["registration"] == "none"
+    assert reg["magnitude"].dims == ("class", "y", "x") and list(reg["class"].values) == ["a", "b"]
+    assert reg["count"].values.tolist() == [3, 3]
+    mean_centre = (template[48:68] + np.mean(shifts, axis=0)).mean(axis=0)
+    for cls in ("a", "b"):
+        m = reg["magnitude"].sel({"class": cls}).values
+        y, x = np.unravel_index(np.argmax(m), m.shape)
+        assert np.hypot(x - mean_centre[0], y - mean_centre[1]) < 3
+        assert m.max() > 1.3 * plain["magnitude"].sel({"class": cls}).values.max()
+        v = reg["v"].sel({"class": cls}).values[y, x]
+        u = reg["u"].sel({"class": cls}).values[y, x]
+        assert v > 0.9 * m.max() and abs(u) < 0.2 * v  # the motion is downward, as generated
+    with pytest.raises(ValueError, match="register"):
+        fl.class_average_apex_flow(corpus, register="affine")

@@ -1,0 +1,256 @@
+"""HoloViews figures shared by the notebooks and the dashboard (bokeh backend).
+
+Every function takes library results (flows, curves, datasets) and returns a HoloViews
+object; nothing is computed here that the library does not already offer, and nothing
+is displayed: show the object in a notebook (after ``hv.extension("bokeh")``) or put it
+in a Panel layout. Axes carry units; images use the row/column convention of the cube
+(``y`` grows downwards, so the y axis is inverted).
+
+Optical flow figures
+--------------------
+:func:`flow_field`
+    A flow field: colour-wheel picture (hue = direction, brightness = magnitude) with a
+    subsampled quiver, and the magnitude map.
+:func:`flow_colour_wheel`
+    The key of the colour wheel.
+:func:`magnitude_over_time`
+    Flow magnitude of every frame with onset, apex and offset marked (thesis Figure 3).
+:func:`magnitude_frames`
+    Magnitude maps of every k-th frame of a flow sequence (the panels of Figure 3).
+:func:`class_average_maps`
+    Per-class average apex flow magnitude, one panel per class with ``n`` in the title
+    (thesis Figure 4); the data come from
+    :func:`mer_lab.features.flow.class_average_apex_flow`.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh options; shows nothing)
+import numpy as np
+import xarray as xr
+
+from ._validate import check_int, check_number
+from .features.flow import as_flow, flow_to_rgb
+
+__all__ = [
+    "flow_field",
+    "flow_colour_wheel",
+    "magnitude_over_time",
+    "magnitude_frames",
+    "class_average_maps",
+]
+
+_IMG = dict(invert_yaxis=True, data_aspect=1, xlabel="x (px)", ylabel="y (px)")
+
+
+def _bounds(h, w):
+    # pixel centres at integer coordinates; HoloViews images are bottom-up, hence the flip
+    return (-0.5, -0.5, w - 0.5, h - 0.5)
+
+
+def _image(arr, *, label, vdim, units, cmap="viridis", clim=None, width=320):
+    h, w = arr.shape
+    img = hv.Image(np.asarray(arr)[::-1], bounds=_bounds(h, w), kdims=["x", "y"],
+                   vdims=[hv.Dimension(vdim, unit=units)], label=label)
+    opts = dict(cmap=cmap, colorbar=True, tools=["hover"], frame_width=width, **_IMG)
+    if clim is not None:
+        opts["clim"] = clim
+    return img.opts(**opts)
+
+
+def _rgb(rgb, *, label, width=320):
+    h, w = rgb.shape[:2]
+    return hv.RGB(np.asarray(rgb)[::-1], bounds=_bounds(h, w), kdims=["x", "y"], label=label).opts(
+        frame_width=width, **_IMG)
+
+
+def flow_field(flow, *, frame=None, step: int | None = None, max_magnitude: float | None = None,
+               title: str | None = None, width: int = 320) -> hv.Layout:
+    """A flow field: colour wheel + quiver, and the magnitude map.
+
+    Parameters
+    ----------
+    flow : array_like or DataArray, shape (2, H, W)
+        Flow in the library convention (a ``(component, y, x)`` DataArray with a
+        ``"strain"`` component is accepted; the strain is ignored).
+    frame : array_like, shape (H, W), optional
+        Grey frame drawn under the quiver (e.g. the onset); default the colour wheel.
+    step : int, optional
+        Quiver spacing in pixels; default about 16 arrows across.
+    max_magnitude : float, optional
+        Magnitude shown at full brightness / top of the colour scale.
+    title : str, optional
+        Default: the sample and frames from the DataArray attrs when present.
+    width : int
+        Panel width in screen pixels.
+
+    Returns
+    -------
+    holoviews.Layout
+        Two panels: direction (colour wheel, quiver) and magnitude (px).
+    """
+    attrs = flow.attrs if isinstance(flow, xr.DataArray) else {}
+    f, _ = as_flow(flow)
+    if f.ndim != 3:
+        raise ValueError(f"flow must be one field (2, H, W), got shape {f.shape}")
+    _, h, w = f.shape
+    step = max(1, w // 16) if step is None else check_int("step", step, low=1)
+    mag = np.hypot(f[0], f[1])
+    top = float(mag.max()) if max_magnitude is None else check_number("max_magnitude", max_magnitude, low=0, low_open=True)
+    if title is None:
+        title = str(attrs.get("sample") or "flow")
+        if attrs.get("start") is not None:
+            title += f" (frame {attrs['start']} -> {attrs['end']})"
+    if frame is not None:
+        frame = np.asarray(frame, dtype=np.float64)
+        if frame.shape != (h, w):
+            raise ValueError(f"frame must have the flow's size {(h, w)}, got {frame.shape}")
+        base = _image(frame, label="frame", vdim="intensity", units=None, cmap="gray", width=width).opts(colorbar=False)
+    else:
+        base = _rgb(flow_to_rgb(f, max_magnitude=top if top > 0 else None), label="direction", width=width)
+    ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
+    us, vs = f[0][ys, xs], f[1][ys, xs]
+    lengths = np.hypot(us, vs)
+    rel = lengths / lengths.max() if lengths.max() > 0 else lengths
+    quiver = hv.VectorField(
+        (xs.ravel().astype(float), ys.ravel().astype(float), np.arctan2(vs, us).ravel(), lengths.ravel(), rel.ravel()),
+        kdims=["x", "y"], vdims=["angle", hv.Dimension("magnitude", unit="px"), "relative"],
+    ).opts(magnitude="relative", color="white", line_width=1.5, pivot="tail", rescale_lengths=False,
+           scale=step * 0.9, **_IMG)
+    direction = (base * quiver).opts(title=f"{title}: direction (hue) and motion")
+    magnitude = _image(mag, label="magnitude", vdim="magnitude", units="px", cmap="magma",
+                       clim=(0, top if top > 0 else 1), width=width).opts(title=f"{title}: magnitude")
+    return (direction + magnitude).cols(2)
+
+
+def flow_colour_wheel(*, size: int = 101) -> hv.RGB:
+    """The colour key of :func:`mer_lab.features.flow.flow_to_rgb` (image axes)."""
+    size = check_int("size", size, low=9)
+    c = (size - 1) / 2
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    u, v = (xx - c) / c, (yy - c) / c
+    inside = np.hypot(u, v) <= 1
+    rgb = flow_to_rgb(np.stack([u * inside, v * inside]), max_magnitude=1.0)
+    return _rgb(rgb, label="colour wheel", width=160).opts(
+        title="direction key (right = red, down, left, up)", xlabel="u", ylabel="v", xaxis=None, yaxis=None)
+
+
+def magnitude_over_time(curve, *, onset=None, apex=None, offset=None, title: str | None = None,
+                        width: int = 600) -> hv.Overlay:
+    """Flow magnitude against frame number, with onset/apex/offset marked (thesis Figure 3).
+
+    Parameters
+    ----------
+    curve : xarray.DataArray, dims (time,)
+        From :func:`mer_lab.features.apex.flow_magnitude_curve` (``frame`` coordinate and
+        ``onset``/``apex``/``offset`` attrs are used).
+    onset, apex, offset : int, optional
+        Frame numbers to mark; default from ``curve.attrs``.
+
+    Returns
+    -------
+    holoviews.Overlay
+    """
+    if not isinstance(curve, xr.DataArray) or curve.ndim != 1:
+        raise TypeError("curve must be a 1-D DataArray such as flow_magnitude_curve(...) returns")
+    frames = curve["frame"].values if "frame" in curve.coords else np.arange(curve.size)
+    units = curve.attrs.get("units", "px")
+    label = curve.attrs.get("long_name", "flow magnitude")
+    line = hv.Curve((frames, curve.values), kdims=[hv.Dimension("frame", label="frame number")],
+                    vdims=[hv.Dimension("magnitude", label=label, unit=units)]).opts(
+        tools=["hover"], frame_width=width, frame_height=width // 3, color="#1f77b4", line_width=2)
+    points = hv.Scatter(line).opts(size=5, color="#1f77b4", tools=["hover"])
+    marks = {"onset": onset, "apex": apex, "offset": offset}
+    colours = {"onset": "#2ca02c", "apex": "#d62728", "offset": "#7f7f7f"}
+    overlay = line * points
+    top = float(np.nanmax(curve.values)) if curve.size else 1.0
+    for name, value in marks.items():
+        value = curve.attrs.get(name) if value is None else value
+        if value is None:
+            continue
+        overlay = overlay * hv.VLine(float(value)).opts(color=colours[name], line_dash="dashed", line_width=2)
+        overlay = overlay * hv.Text(float(value), top, f" {name}", halign="left", valign="top").opts(
+            text_color=colours[name], text_font_size="10pt")
+    if title is None:
+        sample = curve.attrs.get("sample")
+        emotion = curve.attrs.get("emotion")
+        title = "Flow magnitude over time" + (f": {sample}" if sample else "") + (f" ({emotion})" if emotion else "")
+    return overlay.opts(title=title, show_legend=False)
+
+
+def magnitude_frames(flow_seq, *, every: int = 5, cols: int = 6, clim=None, width: int = 160) -> hv.Layout:
+    """Magnitude maps of every ``every``-th flow of a sequence (the panels of thesis Figure 3).
+
+    Parameters
+    ----------
+    flow_seq : xarray.DataArray, dims (time, component, y, x)
+        From :func:`mer_lab.features.flow.flow_sequence` (reference ``"first"``: the
+        first panel is empty, as in the thesis).
+    every : int
+        Show frames 0, every, 2 * every, ...
+    cols : int
+        Panels per row.
+    clim : (float, float), optional
+        Shared colour range (px); default 0 .. the largest magnitude shown.
+    """
+    every = check_int("every", every, low=1)
+    cols = check_int("cols", cols, low=1)
+    if not isinstance(flow_seq, xr.DataArray) or flow_seq.dims[:2] != ("time", "component"):
+        raise TypeError("flow_seq must be a DataArray with dims (time, component, y, x), as flow_sequence returns")
+    f, _ = as_flow(flow_seq)
+    picks = np.arange(0, f.shape[0], every)
+    mags = np.hypot(f[picks, 0], f[picks, 1])
+    clim = (0.0, float(mags.max()) or 1.0) if clim is None else tuple(clim)
+    frames = flow_seq["frame"].values if "frame" in flow_seq.coords else np.arange(f.shape[0])
+    panels = [
+        _image(m, label=f"frame {int(frames[i])}", vdim="magnitude", units="px", cmap="magma", clim=clim,
+               width=width).opts(title=f"frame {int(frames[i])}", colorbar=False, xaxis=None, yaxis=None)
+        for i, m in zip(picks, mags)
+    ]
+    return hv.Layout(panels).cols(cols).opts(title=f"Flow magnitude (0-{clim[1]:.2g} px), every {every} frames")
+
+
+def class_average_maps(averages: xr.Dataset, *, variable: str = "magnitude", cols: int = 4,
+                       shared_scale: bool = True, width: int = 220) -> hv.Layout:
+    """One panel per class of the average apex flow magnitude (thesis Figure 4).
+
+    Parameters
+    ----------
+    averages : xarray.Dataset
+        From :func:`mer_lab.features.flow.class_average_apex_flow` (dims class, y, x and
+        a ``count`` variable).
+    variable : str
+        The map to draw (``"magnitude"``, ``"u"`` or ``"v"``).
+    cols : int
+        Panels per row.
+    shared_scale : bool
+        One colour range for all classes (compare intensities) or one per panel.
+
+    Returns
+    -------
+    holoviews.Layout
+        Panels titled ``"<class> (n=<count>)"``.
+    """
+    if not isinstance(averages, xr.Dataset) or variable not in averages or "count" not in averages:
+        raise TypeError(f"averages must be the Dataset class_average_apex_flow returns (with {variable!r} and 'count')")
+    da = averages[variable]
+    units = da.attrs.get("units", "px")
+    diverging = variable in ("u", "v")
+    lo, hi = float(da.min()), float(da.max())
+    if diverging:
+        lim = max(abs(lo), abs(hi)) or 1.0
+        clim = (-lim, lim)
+    else:
+        clim = (0.0, hi if hi > 0 else 1.0)
+    panels = []
+    for cls in averages["class"].values:
+        n = int(averages["count"].sel({"class": cls}))
+        arr = da.sel({"class": cls}).values
+        own = (float(arr.min()), float(arr.max()) or 1.0) if not diverging else clim
+        panels.append(_image(arr, label=str(cls), vdim=variable, units=units,
+                             cmap="RdBu_r" if diverging else "magma",
+                             clim=clim if shared_scale else own, width=width).opts(title=f"{cls} (n={n})"))
+    reg = averages.attrs.get("registration", "none")
+    title = f"Average apex flow {variable} per class ({units}; registration: {reg})"
+    return hv.Layout(panels).cols(cols).opts(title=title)
