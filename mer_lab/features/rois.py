@@ -104,9 +104,11 @@ def _mirror_table() -> np.ndarray:
 MIRROR_68 = _mirror_table()
 
 #: The 13 stable points used to fit head motion (flow-domain alignment, see mdmo.py):
-#: the nasal bridge and nose base (27-35), the inner eye corners (39, 42) and the face
-#: contour at eye level (1, 15). None of them is moved much by the AUs of the ROIs.
-STABLE_POINTS = (1, 15, 27, 28, 29, 30, 31, 32, 33, 34, 35, 39, 42)
+#: the face contour at eye and cheekbone level (0-2, 14-16), the nasal ridge (27-30),
+#: the base of the nose between the nostrils (33) and the inner eye corners (39, 42).
+#: Facial actions barely move them; the nose wings (31, 32, 34, 35) are left out because
+#: AU9/AU10/AU12 pull them along with the cheeks and the upper lip.
+STABLE_POINTS = (0, 1, 2, 14, 15, 16, 27, 28, 29, 30, 33, 39, 42)
 
 
 def _up(i):
