@@ -146,10 +146,10 @@ def pick_file(root: Path, given, patterns: Sequence[str], *, what: str, dataset:
         if not path.is_file():
             raise FileNotFoundError(f"{dataset}: {what} not found: {path}")
         return path
-    found = find_files(root, patterns, depth=3, exclude=exclude)
+    found = find_files(root, patterns, depth=2, exclude=exclude)
     if not found:
         raise FileNotFoundError(
-            f"{dataset}: no {what} under {root} (looked for {', '.join(patterns)} down to 3 folders deep). "
+            f"{dataset}: no {what} under {root} (looked for {', '.join(patterns)} down to 2 folders deep). "
             f"Expected layout:\n{layout}"
         )
     # Prefer .xlsx over .csv, then the latest name (coding files carry dates: 20190701 > 20140508).

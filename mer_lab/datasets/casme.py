@@ -80,7 +80,7 @@ def load_casme(root, *, section: str = "both", coding_file=None, span: str = "ex
             if not p.is_file():
                 raise FileNotFoundError(f"CASME: coding file not found: {p}")
     else:
-        sheets = find_files(root, ["*.xlsx", "*.csv"], depth=3)
+        sheets = find_files(root, ["*.xlsx", "*.csv"], depth=2)
     tables = []
     for p in sheets:
         try:

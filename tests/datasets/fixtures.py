@@ -91,7 +91,8 @@ CASME2_HEADER = ["Subject", "Filename", None, "OnsetFrame", "ApexFrame", "Offset
 
 
 def make_casme2(root, rows=None, *, raw=True, cropped=True, coding_name="CASME2-coding-20140508.xlsx",
-                title_rows=0, header=True, unlisted=(("sub05", "EP99_99"),), zero_byte=None, odd_size=None):
+                title_rows=0, header=True, unlisted=(("sub05", "EP99_99"),), zero_byte=None, odd_size=None,
+                frame_size=FRAME_SIZE):
     """CASME II: ``CASME2_RAW_selected/subNN/<clip>/imgN.jpg``, ``Cropped/.../reg_imgN.jpg`` + coding xlsx."""
     root = Path(root)
     rows = [dict(r) for r in (CASME2_ROWS if rows is None else rows)]
@@ -101,7 +102,8 @@ def make_casme2(root, rows=None, *, raw=True, cropped=True, coding_name="CASME2-
         if r["frames"] is None:
             continue
         sub = f"sub{r['subject']:02d}"
-        kw = dict(zero_byte=zero_byte.get(r["filename"], ()), odd_size=odd_size.get(r["filename"], ()))
+        kw = dict(zero_byte=zero_byte.get(r["filename"], ()), odd_size=odd_size.get(r["filename"], ()),
+                  size=frame_size)
         if raw:
             write_frames(root / "CASME2_RAW_selected" / sub / r["filename"], r["frames"], name="img{n}", **kw)
         if cropped:

@@ -187,3 +187,17 @@ def test_bad_options(tree):
         load_casme2(tree.root, frames="faces")
     with pytest.raises(ValueError, match="span="):
         load_casme2(tree.root, span="apex")
+
+
+def test_apex_outside_clip_and_onset_after_offset(tmp_path):
+    rows = [dict(CASME2_ROWS[0], apex=300),                          # apex outside onset..offset
+            dict(CASME2_ROWS[0], filename="EP02_02", onset=52, apex=49, offset=46)]   # onset > offset
+    t = make_casme2(tmp_path, rows=rows, unlisted=())
+    c = load(t.root)
+    outside = c.row("casme2/sub01/EP02_01f")
+    assert outside["apex"] == 49 and outside["apex_estimated"]
+    assert "apex 300 is outside onset..offset (46..52)" in outside["flags"]
+    swapped = c.row("casme2/sub01/EP02_02")
+    assert (swapped["onset"], swapped["offset"]) == (52, 54)           # offset repaired to the last frame
+    assert swapped["apex_estimated"] and swapped["apex"] == 53         # 49 no longer inside
+    assert len(c) == 2 and set(c.issues["sample"]) == {"sub01/EP02_01f", "sub01/EP02_02"}

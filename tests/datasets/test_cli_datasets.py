@@ -1,13 +1,13 @@
 """`mer-lab datasets` and datasets_table()."""
 
 import json
+from pathlib import Path
 
 import yaml
 
 from dataset_fixtures import make_casme2, make_smic
 from mer_lab.cli import main
 from mer_lab.datasets import datasets_table
-from pathlib import Path
 
 REPO_MANIFEST = Path(__file__).resolve().parents[2] / "data_manifest.yaml"
 
