@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 __all__ = ["register", "run", "format_table"]
 
@@ -38,7 +37,7 @@ def run(args) -> int:
 
 
 def _plain(value):
-    if isinstance(value, float) and math.isnan(value):
+    if value is None or (not isinstance(value, (dict, list, str)) and _missing(value)):
         return None
     if hasattr(value, "item"):
         return value.item()
@@ -51,8 +50,17 @@ def _classes(d) -> str:
     return ", ".join(f"{k} {v}" for k, v in d.items())
 
 
+def _missing(v) -> bool:
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
 def _num(v) -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else str(int(v))
+    return "-" if v is None or _missing(v) else str(int(v))
 
 
 def format_table(table) -> str:
@@ -61,20 +69,17 @@ def format_table(table) -> str:
     for rec in table.to_dict("records"):
         head = rec["dataset"] + (f" [{rec['variant']}]" if rec["variant"] else "")
         lines.append(f"{head:<34} {rec['status']:<14} {rec['where']}")
-        if rec["status"] in ("found", "built in") and rec["samples"] is not None and not _isnan(rec["samples"]):
+        if rec["status"] in ("found", "built in") and not _missing(rec["samples"]):
             lines.append(f"    subjects {_num(rec['subjects'])} (expected {_num(rec['expected_subjects'])}), "
                          f"samples {_num(rec['samples'])} (expected {_num(rec['expected_samples'])}), "
                          f"issues {_num(rec['issues'])}")
             lines.append(f"    classes:  {_classes(rec['classes'])}")
             if rec["expected_classes"]:
                 lines.append(f"    expected: {_classes(rec['expected_classes'])}")
-        elif rec["expected_samples"] is not None and not _isnan(rec["expected_samples"]):
+        elif not _missing(rec["expected_samples"]):
             lines.append(f"    expected: {_num(rec['expected_subjects'])} subjects, {_num(rec['expected_samples'])} "
                          f"samples; {_classes(rec['expected_classes'])}")
         if rec["note"]:
             lines.append(f"    note: {rec['note']}")
     return "\n".join(lines)
 
-
-def _isnan(v) -> bool:
-    return isinstance(v, float) and math.isnan(v)

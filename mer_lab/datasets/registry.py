@@ -193,7 +193,10 @@ def datasets_table(manifest=None, *, load_found: bool = True):
                 except Exception as exc:  # report, never crash the overview
                     row.update(status="error", note=f"{type(exc).__name__}: {exc}")
             rows.append(row)
-    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    for c in ("subjects", "samples", "expected_subjects", "expected_samples", "issues"):
+        table[c] = pd.to_numeric(table[c], errors="coerce").astype("Int64")
+    return table
 
 
 def _synthetic_row(load_found: bool) -> dict:

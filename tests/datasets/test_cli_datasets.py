@@ -61,3 +61,30 @@ def test_cli_bad_manifest_is_a_clean_error(tmp_path, capsys):
     bad.write_text("datasets: 3\n")
     assert main(["datasets", "--manifest", str(bad)]) == 2
     assert "bad.yaml: datasets: must be a mapping" in capsys.readouterr().err
+
+
+def test_synthetic_not_built_yet_is_reported_not_raised(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mer_lab.datasets.synthetic", None)   # import now fails
+    table = datasets_table(load_found=False)
+    row = table[table["dataset"] == "synthetic"].iloc[0]
+    assert row["status"] == "not built yet" and "synthetic" in row["note"]
+
+
+def test_synthetic_registered_lazily(monkeypatch):
+    import sys
+
+    import pytest
+
+    from mer_lab.datasets import Corpus, load
+
+    monkeypatch.setitem(sys.modules, "mer_lab.datasets.synthetic", None)
+    with pytest.raises(ImportError, match="synthetic corpus is not available"):
+        load("synthetic")
+    monkeypatch.undo()
+    try:
+        import mer_lab.datasets.synthetic  # noqa: F401
+    except ImportError:
+        return
+    assert isinstance(load("synthetic"), Corpus)
