@@ -929,33 +929,46 @@ def _is_cube(data) -> bool:
     return isinstance(data, xr.DataArray) and "component" not in data.dims and "time" in data.dims
 
 
-def pair_flow_and_strain(data, *, engine: str = "tvl1", cache=True, **engine_params):
+def pair_flow_and_strain(data, *, align: str = "none", engine: str = "tvl1", cache=True, **engine_params):
     """``(flow (2, H, W), strain (H, W))`` of a feature's input.
 
     ``data`` is a cube (onset -> apex flow computed with ``engine``; strain from it) or a
     precomputed flow (see :func:`as_flow`; its strain channel is used when present,
-    otherwise the strain is computed from ``u`` and ``v``).
+    otherwise the strain is computed from ``u`` and ``v``). ``align`` (``"none"``,
+    ``"translation"``, ``"affine"``) removes the global motion first
+    (:func:`remove_global_motion`); the strain is then computed from the aligned flow
+    (a precomputed strain channel is kept as it is).
     """
+    check_choice("align", align, ("none",) + _MOTION_MODELS)
     if _is_cube(data):
         flow = flow_pair(data, engine=engine, cache=cache, **engine_params).values
-        return flow, optical_strain(flow)
-    flow, strain = as_flow(data)
-    if flow.ndim != 3:
-        raise ValueError(f"expected one flow field (2, H, W), got shape {flow.shape}; "
-                         "select one time step of a flow sequence")
+        strain = None
+    else:
+        flow, strain = as_flow(data)
+        if flow.ndim != 3:
+            raise ValueError(f"expected one flow field (2, H, W), got shape {flow.shape}; "
+                             "select one time step of a flow sequence")
+    if align != "none":
+        flow = remove_global_motion(flow, model=align)
     if strain is None:
         strain = optical_strain(flow)
     return flow, np.asarray(strain, np.float32)
 
 
-def sequence_flow(data, *, reference: str = "first", engine: str = "tvl1", cache=True,
+def sequence_flow(data, *, reference: str = "first", align: str = "none", engine: str = "tvl1", cache=True,
                   **engine_params) -> np.ndarray:
     """``(T, 2, H, W)`` flow of a feature's input: a cube (computed) or a precomputed
-    sequence; a single ``(2, H, W)`` flow is read as a one-step sequence."""
+    sequence; a single ``(2, H, W)`` flow is read as a one-step sequence. ``align`` as in
+    :func:`pair_flow_and_strain`, per time step."""
+    check_choice("align", align, ("none",) + _MOTION_MODELS)
     if _is_cube(data):
-        return flow_sequence(data, reference=reference, engine=engine, cache=cache, **engine_params).values
-    flow, _ = as_flow(data)
-    return flow[None] if flow.ndim == 3 else flow
+        seq = flow_sequence(data, reference=reference, engine=engine, cache=cache, **engine_params).values
+    else:
+        seq, _ = as_flow(data)
+        seq = seq[None] if seq.ndim == 3 else seq
+    if align != "none":
+        seq = np.stack([remove_global_motion(f, model=align) if f.any() else f for f in seq])
+    return seq
 
 
 # --------------------------------------------------------------------------- corpus averages

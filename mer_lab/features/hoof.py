@@ -163,8 +163,8 @@ def _start(bins, centred):
 
 
 def hoof(data, *, bins: int = 8, symmetric: bool = False, centred: bool = False,
-         weighted: bool = True, blocks=(1, 1), normalise: bool = True, engine: str = "tvl1",
-         cache=True, **engine_params) -> np.ndarray:
+         weighted: bool = True, blocks=(1, 1), normalise: bool = True, align: str = "none",
+         engine: str = "tvl1", cache=True, **engine_params) -> np.ndarray:
     """HOOF of one flow field: orientation histogram(s) weighted by flow magnitude.
 
     Parameters
@@ -186,6 +186,9 @@ def hoof(data, *, bins: int = 8, symmetric: bool = False, centred: bool = False,
         Spatial grid; one histogram per block, concatenated row by row.
     normalise : bool
         Each block's histogram sums to 1.
+    align : {"none", "translation", "affine"}
+        Remove the global (head) motion fitted to the flow before binning
+        (:func:`mer_lab.features.flow.remove_global_motion`); off in the original.
     engine, cache, **engine_params
         Flow computation for cube input (see :func:`mer_lab.features.flow.flow_pair`).
 
@@ -216,7 +219,7 @@ def hoof(data, *, bins: int = 8, symmetric: bool = False, centred: bool = False,
     {'right': 0.0, 'down': 0.0, 'left': 1.0, 'up': 0.0}
     """
     bins = check_int("bins", bins, low=1)
-    flow, _ = pair_flow_and_strain(data, engine=engine, cache=cache, **engine_params)
+    flow, _ = pair_flow_and_strain(data, align=align, engine=engine, cache=cache, **engine_params)
     h = orientation_histograms(flow, bins=bins, blocks=blocks, start=_start(bins, centred),
                                symmetric=symmetric, weighted=weighted, normalise=normalise)
     return h.ravel()
@@ -256,7 +259,8 @@ def hoof_names(*, bins: int = 8, symmetric: bool = False, centred: bool = False,
 
 def clip_hoof(data, *, mode: str = "apex", bins: int = 8, symmetric: bool = False,
               centred: bool = False, weighted: bool = True, blocks=(1, 1), normalise: bool = True,
-              reference: str = "first", engine: str = "tvl1", cache=True, **engine_params) -> np.ndarray:
+              align: str = "none", reference: str = "first", engine: str = "tvl1", cache=True,
+              **engine_params) -> np.ndarray:
     """Clip-level HOOF feature.
 
     Parameters
@@ -284,12 +288,12 @@ def clip_hoof(data, *, mode: str = "apex", bins: int = 8, symmetric: bool = Fals
     is_seq = isinstance(data, xr.DataArray) and "component" in data.dims and "time" in data.dims
     is_seq = is_seq or (isinstance(data, np.ndarray) and data.ndim == 4)
     if mode == "apex" and not is_seq:
-        flow, _ = pair_flow_and_strain(data, engine=engine, cache=cache, **engine_params)
+        flow, _ = pair_flow_and_strain(data, align=align, engine=engine, cache=cache, **engine_params)
         return orientation_histograms(flow, **kw).ravel()
     if mode == "apex":
         raise ValueError("mode='apex' needs a cube or a single flow field; got a flow sequence "
                          "(use mode='mean', or select the apex time step)")
-    seq = sequence_flow(data, reference=reference, engine=engine, cache=cache, **engine_params)
+    seq = sequence_flow(data, reference=reference, align=align, engine=engine, cache=cache, **engine_params)
     hists = np.stack([orientation_histograms(f, **kw) for f in seq])
     moving = hists.reshape(len(seq), -1).sum(axis=1) > 0
     mean = hists[moving].mean(axis=0) if moving.any() else np.zeros_like(hists[0])
@@ -316,8 +320,8 @@ class HOOF(CubeFeatures):
     """
 
     def __init__(self, *, mode="apex", bins=8, symmetric=False, centred=False, weighted=True,
-                 blocks=(1, 1), normalise=True, reference="first", engine="tvl1", cache=True,
-                 engine_params=None):
+                 blocks=(1, 1), normalise=True, align="none", reference="first", engine="tvl1",
+                 cache=True, engine_params=None):
         self.mode = mode
         self.bins = bins
         self.symmetric = symmetric
@@ -325,6 +329,7 @@ class HOOF(CubeFeatures):
         self.weighted = weighted
         self.blocks = blocks
         self.normalise = normalise
+        self.align = align
         self.reference = reference
         self.engine = engine
         self.cache = cache
@@ -333,7 +338,7 @@ class HOOF(CubeFeatures):
     def _extract(self, cube):
         return clip_hoof(cube, mode=self.mode, bins=self.bins, symmetric=self.symmetric,
                          centred=self.centred, weighted=self.weighted, blocks=self.blocks,
-                         normalise=self.normalise, reference=self.reference, engine=self.engine,
+                         normalise=self.normalise, align=self.align, reference=self.reference, engine=self.engine,
                          cache=self.cache, **(self.engine_params or {}))
 
     def _names(self, cube):

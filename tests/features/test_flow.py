@@ -422,3 +422,37 @@ def test_class_average_registers_faces_on_landmarks():
         assert v > 0.9 * m.max() and abs(u) < 0.2 * v  # the motion is downward, as generated
     with pytest.raises(ValueError, match="register"):
         fl.class_average_apex_flow(corpus, register="affine")
+
+
+# ------------------------------------------------------------------ synthetic corpus ground truth
+GT_EPE = {"tvl1": 0.2, "farneback": 0.2, "dis": 0.2, "tvl1_skimage": 0.2, "ilk": 0.25, "lucas_kanade": 0.35}
+
+
+@pytest.fixture(scope="module")
+def synthetic_pairs():
+    import cv2
+
+    from mer_lab.datasets.synthetic import make_corpus
+
+    corpus = make_corpus(n_subjects=2, clips_per_subject=2, seed=3)
+    out = []
+    for uid in corpus.uids:
+        cube = corpus.cube(uid)
+        truth = corpus.ground_truth(uid)
+        onset = int(np.nonzero(truth["frame"].values == cube.attrs["onset"])[0][0])
+        lm = truth["landmarks"].isel(time=onset).values
+        mask = np.zeros(cube.shape[1:], np.uint8)
+        cv2.fillConvexPoly(mask, cv2.convexHull(np.rint(lm).astype(np.int32)), 1)
+        out.append((cube, truth["flow_apex"].values, mask.astype(bool)))
+    return out
+
+
+@pytest.mark.parametrize("engine", ALL_ENGINES)
+def test_apex_flow_matches_synthetic_ground_truth(engine, synthetic_pairs):
+    errors, baseline = [], []
+    for cube, truth, face in synthetic_pairs:
+        flow = fl.flow_pair(cube, engine=engine, cache=False).values
+        errors.append(np.hypot(*(flow - truth))[face].mean())
+        baseline.append(np.hypot(*truth)[face].mean())  # the error of predicting no motion
+    assert np.mean(errors) < GT_EPE[engine]
+    assert np.mean(errors) < 0.7 * np.mean(baseline)

@@ -118,3 +118,15 @@ def test_transformer_contract():
     assert out.shape == (2, 4) and out.dtype == np.float64
     assert out.tolist() == [[1, 0, 0, 0], [0, 0, 0, 1]]
     assert list(t.get_feature_names_out()) == ["hoof_r0c0_right", "hoof_r0c0_down", "hoof_r0c0_left", "hoof_r0c0_up"]
+
+
+def test_align_removes_head_translation():
+    flow = uniform_flow(1.0, 0.0, shape=(20, 20))
+    flow[1, 2:8, 2:8] = -1.5  # local upward motion on top of a head drift to the right
+    names = H.hoof_bin_names(4, centred=True)
+    raw = dict(zip(names, H.hoof(flow, bins=4, centred=True)))
+    aligned = dict(zip(names, H.hoof(flow, bins=4, centred=True, align="affine")))
+    assert max(raw, key=raw.get) == "right"
+    assert max(aligned, key=aligned.get) == "up" and aligned["up"] > 0.9
+    with pytest.raises(ValueError, match="align"):
+        H.hoof(flow, align="rigid")
