@@ -2,7 +2,9 @@
 cropping (:mod:`.face`), temporal interpolation (:mod:`.tim`) and Eulerian video
 magnification (:mod:`.evm`).
 
-The submodules are imported lazily, so ``import mer_lab.preprocess`` stays light.
+The submodules are imported lazily, so ``import mer_lab.preprocess`` stays light. The
+functions are re-exported here, except :func:`mer_lab.preprocess.tim.tim`, whose name is
+taken by its module: ``from mer_lab.preprocess.tim import tim``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ _EXPORTS = {
         "landmarks", "estimate_landmarks", "fit_point_transform", "transform_points", "register",
         "registration_transforms", "crop_face", "landmark_box",
     ],
-    "tim": ["tim", "linear_interpolate", "compare_tim_linear"],
-    "evm": ["magnify", "iir_gain"],
+    # the function tim lives in the module of the same name: mer_lab.preprocess.tim.tim
+    "tim": ["linear_interpolate", "compare_tim_linear", "tim_weights"],
+    "evm": ["magnify", "level_alphas", "iir_gain"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

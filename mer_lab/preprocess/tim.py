@@ -17,6 +17,8 @@ the input (first and last frames at the input's first and last instants), with:
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import xarray as xr
 
@@ -29,6 +31,16 @@ __all__ = ["tim", "linear_interpolate", "compare_tim_linear", "tim_weights", "RE
 _PER_FRAME_ATTRS = ("registration_transforms", "registration_residual")
 #: Multiple of the Gram matrix's largest eigenvalue added along the centring projector.
 REGULARISATION = 1e-6
+
+
+def _one_blas_thread():
+    """Run small LAPACK calls on one thread: for (N x N) matrices of a clip's frames,
+    thread start-up costs more than it saves (and a busy machine makes it far worse)."""
+    try:
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _path_laplacian_basis(n: int) -> np.ndarray:
@@ -80,6 +92,11 @@ def tim_weights(n_in: int, n_out: int, *, gram=None) -> np.ndarray:
     """
     n_in = check_int("n_in", n_in, low=2)
     n_out = check_int("n_out", n_out, low=2)
+    with _one_blas_thread():
+        return _tim_weights(n_in, n_out, gram)
+
+
+def _tim_weights(n_in: int, n_out: int, gram) -> np.ndarray:
     v0 = _path_laplacian_basis(n_in)  # (n_in, n_in-1), orthonormal, orthogonal to 1
     if gram is None:
         gram = np.eye(n_in)
