@@ -182,7 +182,8 @@ def plane_codes(sampler: RegionSampler, plane: str, points: int, r_row: float, r
             if p == 0:
                 np.copyto(code, mask, casting="unsafe")
             else:
-                np.left_shift(mask.view(np.uint8), p, out=bit, dtype=bit.dtype, casting="unsafe")
+                # multiply, not left_shift: numpy vectorises the former for small ints
+                np.multiply(mask.view(np.uint8), 1 << p, out=bit, dtype=bit.dtype, casting="unsafe")
                 np.bitwise_or(code, bit, out=code)
     return out
 
@@ -214,7 +215,7 @@ def codes_from_pairs(pairs, shape, n_bits: int) -> np.ndarray:
     bit = np.empty(shape, dtype=dtype)
     for p, (a, b) in enumerate(pairs):
         np.greater_equal(a, b, out=mask)
-        np.left_shift(mask.view(np.uint8), p, out=bit, dtype=bit.dtype, casting="unsafe")
+        np.multiply(mask.view(np.uint8), 1 << p, out=bit, dtype=bit.dtype, casting="unsafe")
         np.bitwise_or(code, bit, out=code)
     return code
 

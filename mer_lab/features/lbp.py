@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from functools import lru_cache
 
 import numpy as np
 import xarray as xr
@@ -494,8 +495,40 @@ def lbp_sip_names(*, blocks=(8, 8, 1)) -> list[str]:
 
 
 # =========================================================================== LBP-MOP
-def _edges(n: int, k: int) -> np.ndarray:
-    return (np.arange(k + 1) * n) // k
+@lru_cache(maxsize=64)
+def _indicator(n: int, k: int, dtype) -> np.ndarray:
+    """(k, n) matrix with a 1 where index j belongs to block i (cached, read-only)."""
+    out = np.zeros((k, n), dtype=dtype)
+    out[K.block_of_index(n, k), np.arange(n)] = 1
+    out.setflags(write=False)
+    return out
+
+
+def _mean_planes(vol: np.ndarray, blocks, *, exact_sums: bool):
+    """Block mean images: XY (kt, Y, X), XT (kr, T, X) and YT (kc, T, Y).
+
+    The block sums are three matrix products with 0/1 block indicators (one BLAS pass
+    each). With ``exact_sums`` the sums are returned instead of the means: within one
+    mean image every pixel has the same divisor, so sums and means order identically --
+    all that rounded-neighbour LBP looks at. Integer clips whose sums stay below 2**24
+    are summed exactly in float32.
+    """
+    T, Y, X = vol.shape
+    kr, kc, kt = blocks
+    small_int = vol.dtype.kind in "ub" or (vol.dtype.kind == "i" and vol.dtype.itemsize <= 2)
+    if small_int and np.iinfo(vol.dtype).max * max(T, Y, X) < 2 ** 24 and np.iinfo(vol.dtype).min >= -(2 ** 15):
+        dtype = np.float32
+    else:
+        dtype = np.float64
+    v = vol.astype(dtype, copy=False)
+    b_t, b_y, b_x = _indicator(T, kt, dtype), _indicator(Y, kr, dtype), _indicator(X, kc, dtype)
+    m_xy = (b_t @ v.reshape(T, Y * X)).reshape(kt, Y, X)
+    m_xt = np.matmul(b_y, v).transpose(1, 0, 2)              # (kr, T, X)
+    m_yt = (v.reshape(T * Y, X) @ b_x.T).reshape(T, Y, kc).transpose(2, 0, 1)   # (kc, T, Y)
+    if exact_sums:
+        return m_xy, m_xt, m_yt
+    return tuple(m.astype(np.float64) / b.sum(axis=1, dtype=np.float64)[:, None, None]
+                 for m, b in ((m_xy, b_t), (m_xt, b_y), (m_yt, b_x)))
 
 
 def lbp_mop(cube, *, radii=(1, 1, 1), points=(8, 8, 8), mapping: str = "u2", blocks=(8, 8, 1),
@@ -528,8 +561,9 @@ def lbp_mop(cube, *, radii=(1, 1, 1), points=(8, 8, 8), mapping: str = "u2", blo
     ``M_YT(t, y) = mean over Xc of I``. Each mean image (the whole extent of the clip
     along its two axes) is LBP-coded with the conventions of :func:`lbp_top` at the
     centres at least ``ceil(R)`` from its borders, and the codes falling inside the block
-    are histogrammed. Means are computed in float64, so the rounded variant on integer
-    clips compares exactly what the sums would.
+    are histogrammed. The block sums are matrix products with 0/1 block indicators;
+    the rounded variant compares the sums themselves (exact for integer clips, and
+    ordered exactly like the means), the interpolated one float64 means.
 
     References
     ----------
@@ -557,39 +591,45 @@ def lbp_mop(cube, *, radii=(1, 1, 1), points=(8, 8, 8), mapping: str = "u2", blo
         if k > n:
             raise ValueError(f"blocks={blocks}: {k} blocks along {label} but only {n} centres lie there; "
                              "use fewer blocks")
-    et, ey, ex = _edges(T, kt), _edges(Y, kr), _edges(X, kc)
-    v = vol.astype(np.float64, copy=False)
-    # mean images per block of the averaged axis
-    m_xy = np.add.reduceat(v, et[:-1], axis=0) / np.diff(et)[:, None, None]             # (kt, Y, X)
-    m_xt = np.add.reduceat(v, ey[:-1], axis=1).transpose(1, 0, 2) / np.diff(ey)[:, None, None]  # (kr, T, X)
-    m_yt = np.add.reduceat(v, ex[:-1], axis=2).transpose(2, 0, 1) / np.diff(ex)[:, None, None]  # (kc, T, Y)
-    bt, by, bx = K.block_of_index(T, kt), K.block_of_index(Y, kr), K.block_of_index(X, kc)
+    m_xy, m_xt, m_yt = _mean_planes(vol, blocks, exact_sums=(neighbours == "rounded"))
     n_blocks = kr * kc * kt
-    specs = (
-        # stack, ring radii (row, col), points, block index of (stack, row, col)
-        ("XY", m_xy, (my, mx), _plane_radii(radii, "XY"), points[0],
-         lambda s, r, c: (by[r][None, :, None] * kc + bx[c][None, None, :]) * kt + s[:, None, None]),
-        ("XT", m_xt, (mt, mx), _plane_radii(radii, "XT"), points[1],
-         lambda s, r, c: (s[:, None, None] * kc + bx[c][None, None, :]) * kt + bt[r][None, :, None]),
-        ("YT", m_yt, (mt, my), _plane_radii(radii, "YT"), points[2],
-         lambda s, r, c: (by[c][None, None, :] * kc + s[:, None, None]) * kt + bt[r][None, :, None]),
-    )
     hists = []
-    for plane, stack, (m_row, m_col), (r_row, r_col), p, block_of in specs:
+    for plane, stack, (m_row, m_col) in (("XY", m_xy, (my, mx)), ("XT", m_xt, (mt, mx)), ("YT", m_yt, (mt, my))):
+        r_row, r_col = _plane_radii(radii, plane)
+        p = _plane_points(points, plane)
         n_rows, n_cols = stack.shape[1], stack.shape[2]
         sampler = K.RegionSampler(np.ascontiguousarray(stack), (0, m_row, m_col),
                                   (stack.shape[0], n_rows - m_row, n_cols - m_col))
         # the stack's rows/cols are its axes 1 and 2: code it as an "XY" plane
         codes = K.plane_codes(sampler, "XY", p, r_row, r_col, neighbours)
         labels, nb = K.apply_mapping(codes, p, mapping)
-        block = block_of(np.arange(stack.shape[0]), np.arange(m_row, n_rows - m_row),
-                         np.arange(m_col, n_cols - m_col))
-        idx = (np.broadcast_to(block, labels.shape) * nb + labels).ravel()
-        h = np.bincount(idx, minlength=n_blocks * nb).reshape(n_blocks, nb).astype(np.float64)
+        idx = _mop_block_offsets(plane, (T, Y, X), blocks, (m_row, m_col), nb) + labels
+        h = np.bincount(idx.ravel(), minlength=n_blocks * nb).reshape(n_blocks, nb).astype(np.float64)
         if normalise:
             K.normalise_rows(h)
         hists.append(h)
     return np.concatenate(hists, axis=1).ravel()
+
+
+@lru_cache(maxsize=64)
+def _mop_block_offsets(plane, shape, blocks, margins, n_bins) -> np.ndarray:
+    """``block * n_bins`` for every centre of one LBP-MOP mean-image stack (cached)."""
+    T, Y, X = shape
+    kr, kc, kt = blocks
+    bt, by, bx = K.block_of_index(T, kt), K.block_of_index(Y, kr), K.block_of_index(X, kc)
+    m_row, m_col = margins
+    if plane == "XY":     # stack = time block, rows y, cols x
+        r, c = by[m_row:Y - m_row], bx[m_col:X - m_col]
+        block = (r[None, :, None] * kc + c[None, None, :]) * kt + np.arange(kt)[:, None, None]
+    elif plane == "XT":   # stack = row block, rows t, cols x
+        r, c = bt[m_row:T - m_row], bx[m_col:X - m_col]
+        block = (np.arange(kr)[:, None, None] * kc + c[None, None, :]) * kt + r[None, :, None]
+    else:                 # stack = column block, rows t, cols y
+        r, c = bt[m_row:T - m_row], by[m_col:Y - m_col]
+        block = (c[None, None, :] * kc + np.arange(kc)[:, None, None]) * kt + r[None, :, None]
+    out = (block * n_bins).astype(np.intp)
+    out.setflags(write=False)
+    return out
 
 
 def lbp_mop_names(*, points=(8, 8, 8), mapping: str = "u2", blocks=(8, 8, 1)) -> list[str]:
