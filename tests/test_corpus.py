@@ -83,3 +83,15 @@ def test_duplicate_uids_are_refused():
 def test_unknown_mapping_lists_valid_ones():
     with pytest.raises(ValueError, match="megc2019"):
         class_mapping("nope")
+
+
+def test_megc_mapping_is_per_dataset():
+    # CASME II's fear/sadness are not part of the MEGC composite, SAMM's are negative
+    assert class_mapping("megc2019", "casme2").get("fear") is None
+    assert class_mapping("megc2019", "samm")["fear"] == "negative"
+    assert class_mapping("megc2019", "smic_hs")["negative"] == "negative"
+    assert class_mapping("megc2019", "synthetic")["sadness"] == "negative"
+    casme2 = _corpus("casme2", [{"subject": "1", "sample": "a", "emotion": "fear"},
+                                {"subject": "1", "sample": "b", "emotion": "disgust"}])
+    mapped = casme2.map_classes("megc2019")
+    assert mapped.uids == ["casme2/b"] and list(mapped.labels) == ["negative"]

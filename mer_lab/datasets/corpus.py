@@ -63,13 +63,24 @@ class DatasetError(ValueError):
 
 
 # --------------------------------------------------------------------------- mappings
-# Class mappings: dataset emotion (lower case) -> class. Emotions missing from a mapping
-# are dropped by Corpus.map_classes (and counted in its report).
-_MEGC_NEG = ["negative", "disgust", "repression", "anger", "contempt", "fear", "sadness", "tense"]
-CLASS_MAPPINGS: dict[str, dict[str, str]] = {
-    # MEGC 2019 composite: negative / positive / surprise; others excluded.
-    "megc2019": {**{e: "negative" for e in _MEGC_NEG}, "positive": "positive",
-                 "happiness": "positive", "surprise": "surprise"},
+# Class mappings: dataset emotion (lower case) -> class. A mapping is either flat
+# ({emotion: class}) or per dataset ({dataset: {emotion: class}, "*": {...}}), where "*"
+# serves every dataset not named. Emotions missing from a mapping are left out by
+# Corpus.map_classes (and listed in its issues).
+_NEGATIVE_ALL = ["negative", "disgust", "repression", "anger", "contempt", "fear", "sadness", "tense"]
+CLASS_MAPPINGS: dict[str, dict] = {
+    # MEGC 2019 composite: negative / positive / surprise; others excluded. CASME II
+    # contributes only disgust and repression to "negative" (its few fear and sadness
+    # clips are not part of the composite); SAMM contributes anger, contempt, disgust,
+    # fear and sadness.
+    "megc2019": {
+        "casme2": {"disgust": "negative", "repression": "negative", "happiness": "positive",
+                   "surprise": "surprise"},
+        "samm": {"anger": "negative", "contempt": "negative", "disgust": "negative", "fear": "negative",
+                 "sadness": "negative", "happiness": "positive", "surprise": "surprise"},
+        "*": {**{e: "negative" for e in _NEGATIVE_ALL}, "positive": "positive",
+              "happiness": "positive", "surprise": "surprise"},
+    },
     # The common CASME II 5-class set (sadness and fear dropped).
     "casme2_5": {e: e for e in ["happiness", "disgust", "repression", "surprise", "others"]},
     # The common SAMM 5-class set (anger, contempt, happiness, surprise, other).
@@ -80,14 +91,30 @@ CLASS_MAPPINGS: dict[str, dict[str, str]] = {
 }
 
 
-def class_mapping(name_or_mapping) -> dict[str, str] | None:
-    """Resolve a mapping name (see :data:`CLASS_MAPPINGS`), a dict, or ``"native"``/None."""
+def _is_per_dataset(mapping: Mapping) -> bool:
+    return bool(mapping) and all(isinstance(v, Mapping) for v in mapping.values())
+
+
+def class_mapping(name_or_mapping, dataset: str | None = None) -> dict[str, str] | None:
+    """Resolve a mapping name (see :data:`CLASS_MAPPINGS`), a dict, or ``"native"``/None.
+
+    For a per-dataset mapping, ``dataset`` selects its part (``"*"`` when not named;
+    ``smic_hs``/``smic_vis``/``smic_nir`` fall back to ``smic``).
+    """
     if name_or_mapping is None or name_or_mapping == "native":
         return None
     if isinstance(name_or_mapping, Mapping):
-        return {str(k).lower(): str(v) for k, v in name_or_mapping.items()}
-    check_choice("mapping", name_or_mapping, ["native", *CLASS_MAPPINGS])
-    return CLASS_MAPPINGS[name_or_mapping]
+        mapping = name_or_mapping
+    else:
+        check_choice("mapping", name_or_mapping, ["native", *CLASS_MAPPINGS])
+        mapping = CLASS_MAPPINGS[name_or_mapping]
+    if _is_per_dataset(mapping):
+        base = (dataset or "").split("_")[0]
+        part = mapping.get(dataset) or mapping.get(base) or mapping.get("*")
+        if part is None:
+            return {}
+        mapping = part
+    return {str(k).lower(): str(v) for k, v in mapping.items()}
 
 
 # --------------------------------------------------------------------------- corpus
@@ -238,12 +265,14 @@ class Corpus:
         left out is counted in the returned corpus's ``issues`` (action ``excluded by
         mapping``), so nothing disappears unannounced.
         """
-        resolved = class_mapping(mapping)
         samples = self.samples.copy()
-        if resolved is None:
+        if class_mapping(mapping) is None:
             samples["label"] = samples["emotion"]
             return self._derive(samples, name=name)
-        mapped = samples["emotion"].str.lower().map(resolved)
+        mapped = pd.Series(index=samples.index, dtype=object)
+        for dataset, rows in samples.groupby("dataset").groups.items():
+            part = class_mapping(mapping, dataset)
+            mapped.loc[rows] = samples.loc[rows, "emotion"].str.lower().map(part)
         dropped = samples[mapped.isna()]
         notes = pd.DataFrame({
             "dataset": dropped["dataset"], "file": "", "row": np.nan, "sample": dropped["sample"],
