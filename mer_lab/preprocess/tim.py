@@ -232,9 +232,11 @@ def tim(cube: xr.DataArray, n_frames: int = 10) -> xr.DataArray:
     the path graph joining consecutive frames with its Laplacian eigenvectors, learns the
     linear map from the frames' PCA codes to that embedding, and synthesises new frames at
     evenly spaced points of the continuous embedding (see :func:`tim_weights` for the
-    formulas). For frames in general position this equals cosine (DCT-II) interpolation,
-    a global fit: unlike linear interpolation every output frame depends on every input
-    frame, which smooths noise but can ring near abrupt changes (values are clipped to the
+    formulas). For frames in general position this equals cosine (DCT-II) interpolation:
+    the curve passes through every input frame, and every output frame is a weighted sum
+    of all input frames with weights that fall off with temporal distance (a periodic-sinc
+    kernel), where linear interpolation uses the two nearest frames. It does not low-pass
+    filter when down-sampling, and it rings near abrupt changes (values are clipped to the
     input range). Cost: one (N x N) Gram matrix and one (n_frames x N) @ (N x pixels)
     product.
 
@@ -297,11 +299,12 @@ def compare_tim_linear(cube: xr.DataArray, n_frames: int = 10) -> dict:
 
     Notes
     -----
-    For slow, smooth motion both methods agree closely. They differ most when the clip
-    is short (few samples to fit), when it changes abruptly (TIM rings, linear cuts
-    corners), and when down-sampling a long clip: linear interpolation keeps only the
-    frames nearest the new instants and may skip a brief apex, while TIM's output frames
-    blend all input frames.
+    For slow, smooth motion both methods agree closely. They differ most when up-sampling
+    a short clip (few samples: TIM's cosine curve bends smoothly through them where linear
+    interpolation draws straight segments), and near abrupt changes or frame noise (TIM
+    rings, linear cuts corners). When down-sampling, neither method averages frames: both
+    evaluate a curve through all input frames at the new instants, so a movement shorter
+    than the new frame interval can be missed by both.
 
     Examples
     --------
