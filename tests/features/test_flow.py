@@ -335,9 +335,12 @@ def test_global_motion_on_points_and_sequences():
 from mer_lab.features import apex as ax  # noqa: E402
 
 
-def peaking_cube(shifts=(0, 0.2, 0.6, 1.1, 1.4, 0.9, 0.4, 0.1), **meta):
+def peaking_cube(shifts=(0, 0.2, 0.6, 1.1, 1.4, 0.9, 0.4, 0.1), drift=0.0, local=False, **meta):
+    """A texture whose motion (whole frame, or a central patch) rises and falls."""
     f0 = texture((48, 48), seed=11)
-    frames = np.stack([warp(f0, 0.0, s) for s in shifts])
+    yy, xx = np.mgrid[0:48, 0:48]
+    bump = np.exp(-((xx - 24.0) ** 2 + (yy - 24.0) ** 2) / (2 * 6.0**2)) if local else 1.0
+    frames = np.stack([warp(f0, drift * t, s * bump) for t, s in enumerate(shifts)])
     meta.setdefault("onset", 100)
     meta.setdefault("offset", 100 + len(shifts) - 1)
     return make_cube(np.rint(frames * 255).astype(np.uint8), fps=200,
@@ -355,12 +358,14 @@ def test_magnitude_curve_follows_the_motion():
 
 
 def test_estimate_apex_and_with_estimated_apex():
-    cube = peaking_cube(sample="s9", dataset="smic_like")
+    cube = peaking_cube(local=True, drift=0.1, sample="s9", dataset="smic_like")
     assert ax.estimate_apex(cube, cache=False) == 104
     assert ax.estimate_apex(cube, cache=False, smooth=3) == 104
+    # without alignment the head drift (0.1 px per frame) would win
+    assert ax.estimate_apex(cube, align="none", detrend=False, cache=False) == 107
     # only onset..offset is searched
-    late = peaking_cube(onset=100, offset=102)
-    assert ax.estimate_apex(late, cache=False) == 102
+    whole = peaking_cube(onset=100, offset=102)
+    assert ax.estimate_apex(whole, align="none", detrend=False, cache=False) == 102
     out = ax.with_estimated_apex(cube, cache=False)
     assert out.attrs["apex"] == 104 and out.attrs["apex_estimated"] is True
     assert out.attrs["apex_method"] == "flow magnitude peak" and out.attrs["sample"] == "s9"
@@ -369,6 +374,16 @@ def test_estimate_apex_and_with_estimated_apex():
         ax.estimate_apex(cube, smooth=2)
     with pytest.raises(ValueError, match="onset 90 is not in the clip"):
         ax.estimate_apex(peaking_cube(onset=90), cache=False)
+
+
+def test_detrend_removes_the_line_through_the_ends():
+    cube = peaking_cube(shifts=(0, 0.5, 1.0, 0.5, 0.0), drift=0.2)
+    raw = ax.flow_magnitude_curve(cube, statistic="median", cache=False)
+    flat = ax.flow_magnitude_curve(cube, statistic="median", detrend=True, cache=False)
+    line = np.linspace(raw.values[0], raw.values[-1], raw.size)
+    assert np.allclose(flat.values, raw.values - line)
+    assert flat.values[0] == 0 and flat.values[-1] == pytest.approx(0)
+    assert "detrended" in flat.attrs["long_name"]
 
 
 # ------------------------------------------------------------------ class averages
