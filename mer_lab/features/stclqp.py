@@ -102,7 +102,7 @@ def stclqp_patterns(cube, *, radii=(1, 1, 1), points=(8, 8, 8), n_orientations: 
     start, stop = centre_region(vol.shape, margins)
     values = _prepare(vol, neighbours)
     sampler = K.RegionSampler(values, start, stop)
-    grid = K.RegionSampler(vol.astype(np.float64, copy=False), (1, 1, 1), tuple(n - 1 for n in vol.shape))
+    grid = K.RegionSampler(vol.astype(np.float32, copy=False), (1, 1, 1), tuple(n - 1 for n in vol.shape))
     out = {}
     for plane in K.PLANES:
         p = _plane_points(points, plane)
