@@ -6,7 +6,6 @@ textures, and closed-form least-squares fits.
 """
 
 import sys
-import warnings
 
 import cv2
 import numpy as np
