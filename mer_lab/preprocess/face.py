@@ -361,6 +361,8 @@ def landmarks(image, *, box=None, upsample: int = 0) -> np.ndarray:
 
     Examples
     --------
+    (needs ``pip install "mer_lab[faces]"``)
+
     >>> from skimage import data
     >>> pts = landmarks(data.astronaut())  # doctest: +SKIP
     >>> pts.shape  # doctest: +SKIP
@@ -412,8 +414,16 @@ def estimate_landmarks(cube: xr.DataArray, *, frames="first", box=None, upsample
 
     Examples
     --------
-    >>> pts = estimate_landmarks(cube, frames="all")  # doctest: +SKIP
-    >>> registered = register(cube, landmarks=pts)  # doctest: +SKIP
+    (needs ``pip install "mer_lab[faces]"``)
+
+    >>> import numpy as np
+    >>> from skimage import data
+    >>> from mer_lab.cube import make_cube
+    >>> clip = make_cube(np.stack([data.astronaut()] * 2), fps=30)
+    >>> pts = estimate_landmarks(clip, frames="all")  # doctest: +SKIP
+    >>> pts.dims, pts.shape  # doctest: +SKIP
+    (('time', 'point', 'coord'), (2, 68, 2))
+    >>> registered = register(clip, landmarks=pts)  # doctest: +SKIP
     """
     validate_cube(cube)
     n = cube.sizes["time"]
@@ -647,10 +657,17 @@ def register(cube: xr.DataArray, *, landmarks, reference=0, transform: str = "si
 
     Examples
     --------
-    >>> pts = estimate_landmarks(cube, frames="all")  # doctest: +SKIP
-    >>> out = register(cube, landmarks=pts)  # doctest: +SKIP
-    >>> registration_transforms(out).shape  # doctest: +SKIP
-    (n_frames, 2, 3)
+    On the synthetic corpus, whose ground truth holds the landmarks of every frame:
+
+    >>> from mer_lab.datasets.synthetic import make_corpus
+    >>> corpus = make_corpus(n_subjects=1, clips_per_subject=1, drift=4)
+    >>> cube, truth = corpus.cube(0), corpus.ground_truth(0)
+    >>> out = register(cube, landmarks=truth["landmarks"])
+    >>> registration_transforms(out).shape == (cube.sizes["time"], 2, 3)
+    True
+
+    With landmarks found by dlib: ``register(cube, landmarks=estimate_landmarks(cube,
+    frames="all"))``.
     """
     import cv2
 
@@ -761,9 +778,12 @@ def crop_face(cube: xr.DataArray, *, box=None, margin: float = 0.1, size=None, m
 
     Examples
     --------
-    >>> out = crop_face(cube, box=(40, 30, 100, 120), size=128)  # doctest: +SKIP
-    >>> out.sizes["y"], out.sizes["x"]  # doctest: +SKIP
-    (128, 128)
+    >>> from mer_lab.datasets.synthetic import make_corpus
+    >>> corpus = make_corpus(n_subjects=1, clips_per_subject=1)
+    >>> cube, truth = corpus.cube(0), corpus.ground_truth(0)
+    >>> out = crop_face(cube, box=truth["landmarks"].isel(time=0), size=(64, 56))
+    >>> out.sizes["y"], out.sizes["x"], out.attrs["sample"] == cube.attrs["sample"]
+    (64, 56, True)
     """
     import cv2
 
