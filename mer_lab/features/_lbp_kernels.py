@@ -68,20 +68,26 @@ class RegionSampler:
         float64 for interpolated sampling; any real dtype for integer offsets.
     start, stop : tuple of int
         The centre region ``volume[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]]``.
+    raw : ndarray, optional
+        The same values in their original (narrower) dtype, used for comparisons at
+        integer offsets: any integer or float32 value converts exactly to float64, so the
+        comparison is the same and reads less memory.
     """
 
-    def __init__(self, volume: np.ndarray, start, stop):
+    def __init__(self, volume: np.ndarray, start, stop, raw: np.ndarray | None = None):
         self.volume = volume
+        self.raw = volume if raw is None else raw
         self.start = tuple(int(s) for s in start)
         self.stop = tuple(int(s) for s in stop)
         self.shape = tuple(b - a for a, b in zip(self.start, self.stop))
 
-    def centre(self) -> np.ndarray:
-        return self.volume[tuple(slice(a, b) for a, b in zip(self.start, self.stop))]
+    def centre(self, raw: bool = False) -> np.ndarray:
+        return (self.raw if raw else self.volume)[tuple(slice(a, b) for a, b in zip(self.start, self.stop))]
 
-    def shifted(self, shift) -> np.ndarray:
+    def shifted(self, shift, raw: bool = False) -> np.ndarray:
         """View of the volume displaced by the integer vector ``shift`` (t, y, x)."""
-        return self.volume[tuple(slice(a + s, b + s) for a, b, s in zip(self.start, self.stop, shift))]
+        vol = self.raw if raw else self.volume
+        return vol[tuple(slice(a + s, b + s) for a, b, s in zip(self.start, self.stop, shift))]
 
     def _weights(self, axis: int, offset: float) -> np.ndarray:
         """Per-index bilinear weight of the upper neighbour along ``axis`` (skimage's arithmetic)."""
@@ -135,7 +141,7 @@ class RegionSampler:
         start, stop = list(self.start), list(self.stop)
         start[axis] = self.start[axis] + lo
         stop[axis] = self.start[axis] + hi
-        return RegionSampler(self.volume, start, stop)
+        return RegionSampler(self.volume, start, stop, raw=self.raw)
 
 
 def code_dtype(n_bits: int):
@@ -167,18 +173,20 @@ def plane_codes(sampler: RegionSampler, plane: str, points: int, r_row: float, r
     elements = None if neighbours == "rounded" else _CHUNK_ELEMENTS
     for lo, hi, sub in _chunks(sampler, elements):
         centre = sub.centre()
+        centre_raw = sub.centre(raw=True)
         code = out[:, lo:hi, :]
         mask = np.empty(sub.shape, dtype=bool)
         bit = np.empty(sub.shape, dtype=dtype)
         for p in range(points):
-            if neighbours == "rounded":
+            on_grid = neighbours == "rounded" or (o_row[p] == np.floor(o_row[p]) and o_col[p] == np.floor(o_col[p]))
+            if on_grid:
                 shift = [0, 0, 0]
                 shift[row_axis] = int(o_row[p])
                 shift[col_axis] = int(o_col[p])
-                nb = sub.shifted(shift)
+                np.greater_equal(sub.shifted(shift, raw=True), centre_raw, out=mask)
             else:
                 nb = sub.interpolated(row_axis, col_axis, float(o_row[p]), float(o_col[p]))
-            np.greater_equal(nb, centre, out=mask)
+                np.greater_equal(nb, centre, out=mask)
             if p == 0:
                 np.copyto(code, mask, casting="unsafe")
             else:

@@ -115,13 +115,16 @@ def _orientation_features(cube, bins, signed, blocks, overlap, normalise, weight
     for plane in K.PLANES:
         a, b = _PLANE_COMPONENTS[plane]
         da, db = grads[a], grads[b]
-        angle = np.arctan2(da, db)
-        angle %= np.float32(period)
+        angle = np.arctan2(da, db)                       # [-pi, pi]
+        # into [0, period]: np.mod is slow on floats, a masked add is not
+        angle += (angle < 0) * np.float32(period)
+        if not signed:
+            angle -= (angle >= np.float32(np.pi)) * np.float32(np.pi)
         # a hair above each lower bin edge counts in that bin (exact edges such as the
-        # axes would otherwise fall either side depending on rounding); just below 2 pi
-        # (or pi) wraps to bin 0
+        # axes would otherwise fall either side depending on rounding); the top edge
+        # (2 pi, or pi) wraps to bin 0
         label = (angle * np.float32(bins / period) + np.float32(_EDGE_TOLERANCE)).astype(np.intp)
-        label %= bins
+        label -= (label >= bins) * bins
         if weighted:
             weights = np.sqrt(da * da + db * db)
         else:
