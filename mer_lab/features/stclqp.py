@@ -15,7 +15,8 @@ mer_lab's implementation, per plane (XY, XT, YT, with the ring conventions of
   plane's whole clip (the CLBP_M rule);
 * orientation pattern ``O = sum_p q_p n_o^p``, where ``q_p`` is the quantised in-plane
   gradient orientation ``floor(atan2(dI/drow, dI/dcol) mod 2 pi / (2 pi) * n_o)`` at the
-  ring neighbour's nearest voxel (central differences; a zero gradient counts as 0).
+  ring neighbour's nearest voxel (central differences in float32, angles within 1e-4 of
+  a bin below a bin edge count in the bin above it; a zero gradient counts as 0).
 
 Each of the nine (plane, component) pattern sets gets its own codebook: k-means (k =
 ``n_codewords``) on the distinct patterns of the training clips weighted by how often they
@@ -86,8 +87,8 @@ def stclqp_patterns(cube, *, radii=(1, 1, 1), points=(8, 8, 8), n_orientations: 
     -------
     dict
         ``{(plane, component): codes}`` with planes ``"XY", "XT", "YT"`` and components
-        ``"sign", "magnitude", "orientation"``; int64 arrays over the centre region (voxels
-        at least ``ceil(R) + 1`` from every border).
+        ``"sign", "magnitude", "orientation"``; integer arrays over the centre region
+        (voxels at least ``ceil(R) + 1`` from every border).
 
     Examples
     --------
@@ -109,29 +110,30 @@ def stclqp_patterns(cube, *, radii=(1, 1, 1), points=(8, 8, 8), n_orientations: 
         r_row, r_col = _plane_radii(radii, plane)
         row_axis, col_axis = K.PLANE_AXES[plane]
         centre = sampler.centre().astype(np.float64, copy=False)
-        diffs = [np.asarray(g, dtype=np.float64) - centre
+        diffs = [np.subtract(g, centre, dtype=np.float64)
                  for g in K.ring_samples(sampler, plane, p, r_row, r_col, neighbours)]
-        mu = float(np.mean([np.abs(d).mean() for d in diffs]))
-        sign = np.zeros(sampler.shape, np.int64)
-        mag = np.zeros(sampler.shape, np.int64)
-        for i, d in enumerate(diffs):
-            sign |= (d >= 0).astype(np.int64) << i
-            mag |= (np.abs(d) >= mu).astype(np.int64) << i
+        mags = [np.abs(d) for d in diffs]
+        mu = float(np.mean([m.mean() for m in mags]))
+        sign = K.codes_from_pairs([(d, 0.0) for d in diffs], sampler.shape, p)
+        mag = K.codes_from_pairs([(m, mu) for m in mags], sampler.shape, p)
         # quantised orientation of every voxel at least one from the borders
         plus_r, minus_r, plus_c, minus_c = [0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]
         plus_r[row_axis], minus_r[row_axis], plus_c[col_axis], minus_c[col_axis] = 1, -1, 1, -1
         g_row = grid.shifted(plus_r) - grid.shifted(minus_r)
         g_col = grid.shifted(plus_c) - grid.shifted(minus_c)
-        theta = np.mod(np.arctan2(g_row, g_col), 2 * np.pi)
-        q = np.minimum((theta * (n_o / (2 * np.pi))).astype(np.int64), n_o - 1)
+        theta = np.arctan2(g_row, g_col)
+        theta += (theta < 0) * np.float32(2 * np.pi)          # [0, 2 pi] without the slow np.mod
+        # exact bin edges (e.g. the axes) count in the bin above, whatever the rounding
+        q = (theta * np.float32(n_o / (2 * np.pi)) + np.float32(1e-4)).astype(np.int32)
+        q -= (q >= n_o) * np.int32(n_o)
         # sample q at the rounded ring positions around each centre (q starts at voxel 1)
         q_sampler = K.RegionSampler(q, tuple(s - 1 for s in start), tuple(s - 1 for s in stop))
         o_row, o_col = K.rounded_offsets(p, r_row, r_col)
-        orient = np.zeros(sampler.shape, np.int64)
+        orient = np.zeros(sampler.shape, np.int32)
         for i in range(p):
             shift = [0, 0, 0]
             shift[row_axis], shift[col_axis] = int(o_row[i]), int(o_col[i])
-            orient += q_sampler.shifted(shift) * (n_o ** i)
+            orient += q_sampler.shifted(shift) * np.int32(n_o ** i)
         out[(plane, "sign")] = sign
         out[(plane, "magnitude")] = mag
         out[(plane, "orientation")] = orient
