@@ -1,0 +1,241 @@
+"""The fast thesis grid against brute-force scikit-learn, and nested search against leakage."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import MinMaxScaler, Normalizer, StandardScaler
+from sklearn.svm import SVC
+
+from mer_lab.evaluation import search as S
+from mer_lab.evaluation.metrics import accuracy, macro_f1, uar
+from mer_lab.evaluation.protocols import protocol_folds
+
+SMALL = S.PolyGrid(degrees=(2, 3, 5), coefs=(0.0, 1.0, 3.0), gammas=(0.01, 0.1, 0.5, 1.0),
+                   Cs=(0.1, 1.0, 10.0, 100.0))
+
+
+def data(seed=0, n_subjects=8, per=9, d=10, k=3, signal=0.6):
+    rng = np.random.default_rng(seed)
+    n = n_subjects * per
+    y = rng.integers(0, k, n)
+    groups = np.repeat([f"s{i}" for i in range(n_subjects)], per)
+    X = rng.normal(size=(n, d)) + signal * rng.normal(size=(k, d))[y]
+    labels = np.array(["negative", "positive", "surprise", "others"])[y]
+    return X, labels, groups
+
+
+def loso(y, groups):
+    return protocol_folds("loso", y=y, groups=groups)
+
+
+SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "l2": Normalizer, "none": None}
+
+
+def brute_force(X, y, folds, grid, preprocessing):
+    """Every setting with SVC(kernel="poly") on per-fold scaled features: (n_settings, n) labels."""
+    settings = grid.settings()
+    out = np.empty((len(settings), len(y)), dtype=object)
+    for _name, tr, te in folds:
+        scaler = SCALERS[preprocessing]
+        A, B = X[tr], X[te]
+        if scaler is not None:
+            sc = scaler().fit(A)
+            A, B = sc.transform(A), sc.transform(B)
+        for s, row in enumerate(settings.itertuples()):
+            clf = SVC(kernel="poly", degree=int(row.degree), coef0=row.coef, gamma=row.gamma, C=row.C)
+            out[s, te] = clf.fit(A, y[tr]).predict(B)
+    return out
+
+
+@pytest.mark.parametrize("preprocessing", ["standard", "none", "l2"])
+def test_fast_grid_equals_brute_force_svc(preprocessing):
+    X, y, groups = data(1)
+    if preprocessing == "none":
+        X = np.abs(X) / 4          # raw, histogram-like magnitudes
+    folds = loso(y, groups)
+    classes, codes = np.unique(y, return_inverse=True)
+    preds, stats = S.poly_grid_predictions(X, codes, [(tr, te) for _n, tr, te in folds], grid=SMALL,
+                                           preprocessing=preprocessing)
+    fast = np.empty((SMALL.n_settings, len(y)), dtype=object)
+    for (_n, _tr, te), P in zip(folds, preds):
+        fast[:, te] = classes[P]
+    ref = brute_force(X, y, folds, SMALL, preprocessing)
+    mismatch = np.argwhere(fast != ref)
+    assert mismatch.size == 0, f"{len(mismatch)} differing predictions, first at setting {mismatch[0]}"
+    assert stats["fits"] + stats["reused"] == SMALL.n_settings * len(folds)
+    if preprocessing == "standard":
+        assert stats["reused"] > 0          # the exact C shortcut was exercised and agreed
+
+
+def test_thesis_selection_equals_brute_force_best_setting():
+    X, y, groups = data(2)
+    folds = loso(y, groups)
+    res = S.search_predict(X, y, groups=groups, folds=folds, grid=SMALL, search="thesis")
+    ref = brute_force(X, y, folds, SMALL, "standard")
+    f1 = np.array([macro_f1(y, ref[s]) for s in range(len(ref))])
+    acc = np.array([accuracy(y, ref[s]) for s in range(len(ref))])
+    best = max(range(len(ref)), key=lambda s: (f1[s], acc[s], -s))
+    chosen = res.selected["setting"].unique()
+    assert chosen.tolist() == [best]
+    np.testing.assert_array_equal(res.predictions["thesis"], ref[best])
+    np.testing.assert_allclose(res.scores["macro_f1"], f1)
+    row = SMALL.settings().iloc[best]
+    assert json.loads(res.selected["params"].iloc[0]) == {"degree": int(row.degree), "coef": row.coef,
+                                                         "gamma": row.gamma, "C": row.C}
+
+
+def test_c_shortcut_changes_nothing():
+    X, y, groups = data(3, d=30)
+    folds = loso(y, groups)
+    codes = np.unique(y, return_inverse=True)[1]
+    req = [(tr, te) for _n, tr, te in folds]
+    a, sa = S.poly_grid_predictions(X, codes, req, grid=SMALL, collapse=True)
+    b, sb = S.poly_grid_predictions(X, codes, req, grid=SMALL, collapse=False)
+    assert sa["reused"] > 0 and sb["reused"] == 0
+    for p, q in zip(a, b):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_parallel_threads_give_the_same_predictions():
+    X, y, groups = data(4)
+    codes = np.unique(y, return_inverse=True)[1]
+    req = [(tr, te) for _n, tr, te in loso(y, groups)]
+    one, _ = S.poly_grid_predictions(X, codes, req, grid="small")
+    two, _ = S.poly_grid_predictions(X, codes, req, grid="small", n_jobs=2)
+    for p, q in zip(one, two):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_identical_training_sets_are_fitted_once():
+    X, y, groups = data(5)
+    folds = loso(y, groups)
+    res = S.search_predict(X, y, groups=groups, folds=folds, grid="small", search="nested")
+    n = len(folds)
+    # outer folds (n) + inner folds "without j and k" shared by (outer k, inner j) and (outer j, inner k)
+    assert res.stats["training_sets"] == n + n * (n - 1) // 2
+
+
+def brute_nested_knn(X, y, groups, ks):
+    """A plain nested LOSO for k-NN (standard scaling), pooled macro F1, ties: accuracy, then order."""
+    pred = np.empty(len(y), dtype=object)
+    chosen = {}
+    for g in np.unique(groups):
+        tr, te = np.flatnonzero(groups != g), np.flatnonzero(groups == g)
+        inner = np.empty((len(ks), tr.size), dtype=object)
+        for h in np.unique(groups[tr]):
+            itr, ite = tr[groups[tr] != h], tr[groups[tr] == h]
+            sc = StandardScaler().fit(X[itr])
+            for s, k in enumerate(ks):
+                clf = KNeighborsClassifier(k).fit(sc.transform(X[itr]), y[itr])
+                inner[s, np.searchsorted(tr, ite)] = clf.predict(sc.transform(X[ite]))
+        f1 = [macro_f1(y[tr], inner[s]) for s in range(len(ks))]
+        acc = [accuracy(y[tr], inner[s]) for s in range(len(ks))]
+        best = max(range(len(ks)), key=lambda s: (f1[s], acc[s], -s))
+        chosen[g] = ks[best]
+        sc = StandardScaler().fit(X[tr])
+        pred[te] = KNeighborsClassifier(ks[best]).fit(sc.transform(X[tr]), y[tr]).predict(sc.transform(X[te]))
+    return pred, chosen
+
+
+def test_nested_search_equals_a_plain_nested_loop():
+    X, y, groups = data(6, n_subjects=6, per=7)
+    ks = [1, 3, 5, 7]
+    res = S.search_predict(X, y, groups=groups, folds=loso(y, groups), classifier="knn",
+                           grid={"n_neighbors": ks}, search="nested")
+    ref, chosen = brute_nested_knn(X, y, groups, ks)
+    np.testing.assert_array_equal(res.predictions["nested"], ref)
+    sel = res.selected[res.selected["search"] == "nested"]
+    assert {f: json.loads(p)["n_neighbors"] for f, p in zip(sel["fold"], sel["params"])} == chosen
+
+
+def test_nested_selection_never_sees_the_test_subject():
+    """Changing everything about subject s0 (features and labels) cannot change how the
+    hyper-parameters of fold s0 are chosen; in thesis mode it does change the scores."""
+    X, y, groups = data(7)
+    folds = loso(y, groups)
+    a = S.search_predict(X, y, groups=groups, folds=folds, grid="small", search="nested")
+    X2, y2 = X.copy(), y.copy()
+    own = groups == "s0"
+    rng = np.random.default_rng(99)
+    X2[own] = rng.normal(5, 3, size=X2[own].shape)
+    y2[own] = rng.permutation(np.where(y2[own] == "negative", "positive", "negative"))
+    b = S.search_predict(X2, y2, groups=groups, folds=folds, grid="small", search="nested")
+    sel_a = a.selected[(a.selected["search"] == "nested") & (a.selected["fold"] == "s0")]
+    sel_b = b.selected[(b.selected["search"] == "nested") & (b.selected["fold"] == "s0")]
+    assert sel_a[["setting", "selection_score"]].to_dict("records") == \
+        sel_b[["setting", "selection_score"]].to_dict("records")
+    assert not np.allclose(a.scores["macro_f1"], b.scores["macro_f1"])   # the thesis mode sees s0
+
+
+def test_inner_folds_exclude_the_outer_test_subject(monkeypatch):
+    X, y, groups = data(8, n_subjects=5)
+    folds = loso(y, groups)
+    seen = []
+    original = S._inner_requests
+
+    def spy(g, train):
+        out = original(g, train)
+        seen.append((set(g[train]), out))
+        return out
+
+    monkeypatch.setattr(S, "_inner_requests", spy)
+    S.search_predict(X, y, groups=groups, folds=folds, grid="small", search="nested")
+    assert len(seen) == len(folds)
+    for (name, tr, te), (train_subjects, inner) in zip(folds, seen):
+        assert name not in train_subjects
+        for itr, ite in inner:
+            assert name not in set(groups[itr]) | set(groups[ite])
+            assert set(itr) | set(ite) <= set(tr)
+
+
+def test_batch_scores_match_the_metrics():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 50)
+    P = rng.integers(0, 5, size=(7, 50))             # class 4 is only ever predicted
+    table = S.batch_scores(y, P, 5)
+    for s in range(7):
+        assert table["macro_f1"][s] == pytest.approx(macro_f1(y, P[s]))
+        assert table["accuracy"][s] == pytest.approx(accuracy(y, P[s]))
+        assert table["uar"][s] == pytest.approx(uar(y, P[s]))
+
+
+def test_grids():
+    g = S.poly_grid("thesis")
+    assert g.n_settings == 6400 and len(g.settings()) == 6400
+    assert g.gammas[0] == 0.01 and g.gammas[-1] == 1.0 and len(g.gammas) == 100 and g.gammas[42] == 0.43
+    assert S.poly_grid("thesis_coarse").n_settings == 640
+    assert S.poly_grid("auto", n_features=11328).n_settings == 640
+    assert S.poly_grid("auto", n_features=72).n_settings == 6400
+    s = g.settings()
+    i = g.index(5, 2.0, 0.43, 0.1)
+    assert tuple(s.iloc[i]) == (5, 2.0, 0.43, 0.1)
+    with pytest.raises(ValueError, match="grid"):
+        S.poly_grid("huge")
+    with pytest.raises(ValueError, match="gammas"):
+        S.PolyGrid(gammas=(0.0, 0.1))
+
+
+def test_single_class_training_set_and_bad_arguments():
+    X, y, groups = data(9, n_subjects=3, per=4)
+    y = np.where(groups == "s0", "positive", "negative")
+    folds = [("s1+s2", np.flatnonzero(groups == "s0"), np.flatnonzero(groups != "s0"))]
+    res = S.search_predict(X, y, groups=groups, folds=folds, grid="small", search="thesis")
+    assert set(res.predictions["thesis"][groups != "s0"]) == {"positive"}
+    with pytest.raises(ValueError, match="search"):
+        S.search_predict(X, y, groups=groups, folds=folds, search="greedy")
+    with pytest.raises(ValueError, match="preprocessing"):
+        S.search_predict(X, y, groups=groups, folds=folds, preprocessing="zscore")
+    with pytest.raises(ValueError, match="two subjects"):
+        S.search_predict(X, y, groups=groups, folds=folds, grid="small", search="nested")
+
+
+def test_search_none_uses_given_parameters():
+    X, y, groups = data(10)
+    folds = loso(y, groups)
+    res = S.search_predict(X, y, groups=groups, folds=folds, classifier="svm_poly", search="none",
+                           params={"degree": 2, "coef": 1.0, "gamma": 0.1, "C": 10.0})
+    ref = brute_force(X, y, folds, S.PolyGrid(degrees=(2,), coefs=(1.0,), gammas=(0.1,), Cs=(10.0,)), "standard")
+    np.testing.assert_array_equal(res.predictions["none"], ref[0])
+    assert res.scores is None
