@@ -838,10 +838,11 @@ def flow_sequence(cube, *, reference: str = "first", engine: str = "tvl1", cache
     Parameters
     ----------
     cube : xarray.DataArray, dims (time, y, x)
-    reference : {"first", "onset", "previous"}
+    reference : {"first", "onset", "offset", "previous"}
         ``"first"``: from the clip's first frame to frame i (MDMO, thesis Figure 3);
         ``"onset"``: from the onset frame to frame i (frames before the onset get the
-        backward flow); ``"previous"``: from frame i-1 to frame i (frame 0 gets zeros).
+        backward flow); ``"offset"``: from the offset frame to frame i;
+        ``"previous"``: from frame i-1 to frame i (frame 0 gets zeros).
     engine, cache, **engine_params
         As in :func:`flow_pair`; pairs are cached individually, so a sequence shares
         entries with :func:`flow_pair` calls on the same frames.
@@ -866,15 +867,15 @@ def flow_sequence(cube, *, reference: str = "first", engine: str = "tvl1", cache
     [0.0, 0.3, 0.6, 0.9]
     """
     cube = _grey_cube(cube)
-    check_choice("reference", reference, ("first", "onset", "previous"))
+    check_choice("reference", reference, ("first", "onset", "offset", "previous"))
     params = _resolve_params(engine, engine_params)
     n_jobs = check_int("n_jobs", n_jobs, low=1)
     store = _resolve_cache(cache)
     n = cube.sizes["time"]
     if reference == "first":
         pairs = [(0, i) for i in range(n)]
-    elif reference == "onset":
-        r = key_frames(cube)["onset"]
+    elif reference in ("onset", "offset"):
+        r = key_frames(cube)[reference]
         pairs = [(r, i) for i in range(n)]
     else:
         pairs = [(max(i - 1, 0), i) for i in range(n)]
