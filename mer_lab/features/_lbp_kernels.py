@@ -72,11 +72,22 @@ class RegionSampler:
         The same values in their original (narrower) dtype, used for comparisons at
         integer offsets: any integer or float32 value converts exactly to float64, so the
         comparison is the same and reads less memory.
+    fast : ndarray of float32, optional
+        The same values in float32 (exact for 8- and 16-bit clips). When given,
+        :func:`plane_codes` interpolates in float32 and redoes in float64 only the
+        comparisons closer than ``tolerance`` -- identical codes, about twice as fast.
+    tolerance : float
+        A bound well above the float32 interpolation error (see :func:`fast_tolerance`).
     """
 
-    def __init__(self, volume: np.ndarray, start, stop, raw: np.ndarray | None = None):
+    def __init__(self, volume: np.ndarray, start, stop, raw: np.ndarray | None = None,
+                 fast: np.ndarray | None = None, tolerance: float = 0.0):
         self.volume = volume
         self.raw = volume if raw is None else raw
+        # optional float32 copy (exact for 8/16-bit clips) for the fast interpolation path,
+        # and the float32 error bound below which a comparison is redone in float64
+        self.fast = fast
+        self.tolerance = tolerance
         self.start = tuple(int(s) for s in start)
         self.stop = tuple(int(s) for s in stop)
         self.shape = tuple(b - a for a, b in zip(self.start, self.stop))
@@ -89,59 +100,101 @@ class RegionSampler:
         vol = self.raw if raw else self.volume
         return vol[tuple(slice(a + s, b + s) for a, b, s in zip(self.start, self.stop, shift))]
 
-    def _weights(self, axis: int, offset: float) -> np.ndarray:
+    def _weights(self, axis: int, offset: float, dtype=np.float64) -> np.ndarray:
         """Per-index bilinear weight of the upper neighbour along ``axis`` (skimage's arithmetic)."""
         index = np.arange(self.start[axis], self.stop[axis], dtype=np.float64)
         pos = index + offset
         frac = pos - np.floor(pos)
         shape = [1, 1, 1]
         shape[axis] = frac.size
-        return frac.reshape(shape)
+        return frac.reshape(shape).astype(dtype, copy=False)
 
-    def interpolated(self, row_axis: int, col_axis: int, d_row: float, d_col: float) -> np.ndarray:
+    def interpolated(self, row_axis: int, col_axis: int, d_row: float, d_col: float,
+                     fast: bool = False) -> np.ndarray:
         """Bilinear sample at ``(row + d_row, col + d_col)`` in the plane (row_axis, col_axis).
 
         The arithmetic is the one of scikit-image's ``bilinear_interpolation`` (weights
         from the absolute position of each centre) so that codes match it exactly.
+        ``fast=True`` does the same sums in float32 on :attr:`fast` (approximate).
         """
+        vol = self.fast if fast else self.volume
+        wdt = np.float32 if fast else np.float64
+        one = wdt(1.0)
         f_row, f_col = int(np.floor(d_row)), int(np.floor(d_col))
         int_row, int_col = d_row == f_row, d_col == f_col
         base = [0, 0, 0]
         base[row_axis] = f_row
         base[col_axis] = f_col
-        if int_row and int_col:
-            return self.shifted(base)
 
         def at(dr, dc):
             s = list(base)
             s[row_axis] += dr
             s[col_axis] += dc
-            return self.shifted(s)
+            return vol[tuple(slice(a + o, b + o) for a, b, o in zip(self.start, self.stop, s))]
 
+        if int_row and int_col:
+            return at(0, 0)
         if int_row:
-            wc = self._weights(col_axis, d_col)
-            return (1.0 - wc) * at(0, 0) + wc * at(0, 1)
-        wr = self._weights(row_axis, d_row)
+            wc = self._weights(col_axis, d_col, wdt)
+            return (one - wc) * at(0, 0) + wc * at(0, 1)
+        wr = self._weights(row_axis, d_row, wdt)
         if int_col:
             # skimage: top = (1 - 0) * a + 0 * a' = a exactly
-            return (1.0 - wr) * at(0, 0) + wr * at(1, 0)
-        wc = self._weights(col_axis, d_col)
-        one_wc = 1.0 - wc
+            return (one - wr) * at(0, 0) + wr * at(1, 0)
+        wc = self._weights(col_axis, d_col, wdt)
+        one_wc = one - wc
         top = one_wc * at(0, 0)
         top += wc * at(0, 1)
         bottom = one_wc * at(1, 0)
         bottom += wc * at(1, 1)
-        top *= 1.0 - wr
+        top *= one - wr
         bottom *= wr
         top += bottom
         return top
+
+    def exact_at(self, row_axis: int, col_axis: int, d_row: float, d_col: float,
+                 flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact (float64, skimage arithmetic) ring samples and centres at some centres.
+
+        ``flat`` indexes the centre region in C order. Returns ``(samples, centres)``.
+        """
+        coords = [c + a for c, a in zip(np.unravel_index(flat, self.shape), self.start)]
+        centre = self.volume[tuple(coords)]
+        pos_r = coords[row_axis] + d_row
+        pos_c = coords[col_axis] + d_col
+        r0, c0 = np.floor(pos_r), np.floor(pos_c)
+        wr, wc = pos_r - r0, pos_c - c0
+        r0, c0 = r0.astype(np.intp), c0.astype(np.intp)
+        r1 = r0 + (wr > 0)
+        c1 = c0 + (wc > 0)
+
+        def val(r, c):
+            idx = list(coords)
+            idx[row_axis], idx[col_axis] = r, c
+            return self.volume[tuple(idx)]
+
+        top = (1.0 - wc) * val(r0, c0) + wc * val(r0, c1)
+        bottom = (1.0 - wc) * val(r1, c0) + wc * val(r1, c1)
+        return (1.0 - wr) * top + wr * bottom, centre
 
     def sub(self, axis: int, lo: int, hi: int) -> "RegionSampler":
         """The same sampler restricted to centre indices ``lo:hi`` (region coordinates) on ``axis``."""
         start, stop = list(self.start), list(self.stop)
         start[axis] = self.start[axis] + lo
         stop[axis] = self.start[axis] + hi
-        return RegionSampler(self.volume, start, stop, raw=self.raw)
+        return RegionSampler(self.volume, start, stop, raw=self.raw, fast=self.fast, tolerance=self.tolerance)
+
+
+def fast_tolerance(vol: np.ndarray) -> float:
+    """Near-tie band of the float32 interpolation path.
+
+    A bilinear sample is a convex combination of four values of magnitude at most
+    ``m = max|vol|``; in float32 (weights rounded too) its error stays below about
+    ``10 * 2**-24 * m`` (6e-7 m). Comparisons whose float32 margin is below ``1e-5 m``
+    (17 times that) are recomputed exactly, so the codes equal the float64 ones.
+    """
+    m = float(np.abs(vol).max()) if vol.size else 0.0
+    return 1e-5 * m
 
 
 def code_dtype(n_bits: int):
@@ -184,6 +237,21 @@ def plane_codes(sampler: RegionSampler, plane: str, points: int, r_row: float, r
                 shift[row_axis] = int(o_row[p])
                 shift[col_axis] = int(o_col[p])
                 np.greater_equal(sub.shifted(shift, raw=True), centre_raw, out=mask)
+            elif sub.fast is not None:
+                # float32 pass, then the near-ties redone exactly in float64: the float32
+                # error is far below `tolerance`, so every other comparison is already right
+                d_row, d_col = float(o_row[p]), float(o_col[p])
+                diff = sub.interpolated(row_axis, col_axis, d_row, d_col, fast=True)
+                diff -= sub.fast[tuple(slice(a, b) for a, b in zip(sub.start, sub.stop))]
+                np.greater_equal(diff, 0, out=mask)
+                np.abs(diff, out=diff)
+                near = np.flatnonzero(diff <= sub.tolerance)
+                if near.size > mask.size // 16:
+                    # flat regions: many near-ties, the dense float64 pass is cheaper
+                    np.greater_equal(sub.interpolated(row_axis, col_axis, d_row, d_col), centre, out=mask)
+                elif near.size:
+                    exact, c_exact = sub.exact_at(row_axis, col_axis, d_row, d_col, near)
+                    mask.reshape(-1)[near] = exact >= c_exact
             else:
                 nb = sub.interpolated(row_axis, col_axis, float(o_row[p]), float(o_col[p]))
                 np.greater_equal(nb, centre, out=mask)

@@ -214,6 +214,15 @@ def _prepare(vol: np.ndarray, neighbours: str) -> np.ndarray:
     return np.ascontiguousarray(vol)
 
 
+def _sampler(vol: np.ndarray, start, stop, neighbours: str) -> K.RegionSampler:
+    """A sampler over the clip with the fastest exact paths its dtype allows."""
+    fast, tol = None, 0.0
+    if neighbours == "interpolated" and (vol.dtype.kind == "b" or (vol.dtype.kind in "ui" and vol.dtype.itemsize <= 2)):
+        fast = vol.astype(np.float32)
+        tol = K.fast_tolerance(vol)
+    return K.RegionSampler(_prepare(vol, neighbours), start, stop, raw=_raw(vol), fast=fast, tolerance=tol)
+
+
 def _raw(vol: np.ndarray) -> np.ndarray | None:
     """The clip itself when its values convert exactly to float64 (for on-grid comparisons)."""
     if vol.dtype.kind == "b" or vol.dtype == np.float32 or (vol.dtype.kind in "ui" and vol.dtype.itemsize <= 4):
@@ -245,7 +254,7 @@ def _top_features(cube, planes, radii, points, mapping, blocks, overlap, neighbo
     blocks = check_blocks(blocks)
     overlap = check_overlap(overlap)
     start, stop = centre_region(vol.shape, margins_for(radii), blocks)
-    sampler = K.RegionSampler(_prepare(vol, neighbours), start, stop, raw=_raw(vol))
+    sampler = _sampler(vol, start, stop, neighbours)
     hists = []
     for plane in planes:
         r_row, r_col = _plane_radii(radii, plane)
@@ -374,7 +383,7 @@ def lbp_top_codes(cube, *, radii=(1, 1, 1), points=(8, 8, 8), mapping: str = "no
     check_choice("mapping", mapping, MAPPINGS)
     check_choice("neighbours", neighbours, NEIGHBOURS)
     start, stop = centre_region(vol.shape, margins_for(radii))
-    sampler = K.RegionSampler(_prepare(vol, neighbours), start, stop, raw=_raw(vol))
+    sampler = _sampler(vol, start, stop, neighbours)
     out = {}
     for plane in K.PLANES:
         r_row, r_col = _plane_radii(radii, plane)
@@ -709,7 +718,7 @@ def elbp_top(cube, *, radii=(2, 2, 2), second_radii=(1, 1, 1), points=(8, 8, 8),
     overlap = check_overlap(overlap)
     outer = tuple(max(a, b) for a, b in zip(radii, second))
     start, stop = centre_region(vol.shape, margins_for(outer), blocks)
-    sampler = K.RegionSampler(_prepare(vol, neighbours), start, stop, raw=_raw(vol))
+    sampler = _sampler(vol, start, stop, neighbours)
     parts = {"lbp": [], "rd": [], "ad": []}
     for plane in K.PLANES:
         p = _plane_points(points, plane)

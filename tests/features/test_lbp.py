@@ -45,9 +45,15 @@ def _crop(a, m):
 
 # --------------------------------------------------------------------------- scikit-image
 @pytest.mark.parametrize("P,R", [(8, 1), (8, 2), (4, 1), (12, 1.5), (16, 2)])
-@pytest.mark.parametrize("source", ["ties", "face"])
+@pytest.mark.parametrize("source", ["ties", "face", "ties_float64", "face_uint16", "flat"])
 def test_plane_codes_equal_skimage(P, R, source):
-    vol = _ties_cube() if source == "ties" else _face_cube()
+    # uint8/uint16 clips take the float32 path with exact float64 re-checks of near ties
+    # (sparse ones one by one; "flat" has so many that whole chunks are redone); float64
+    # clips take the float64 path directly
+    vol = {"ties": lambda: _ties_cube(), "face": _face_cube,
+           "ties_float64": lambda: _ties_cube().astype(np.float64),
+           "face_uint16": lambda: _face_cube().astype(np.uint16) * 257,
+           "flat": lambda: np.where(_ties_cube(levels=9) > 0, 100, 7).astype(np.uint8)}[source]()
     if _margin(R) * 2 >= vol.shape[0]:
         vol = np.concatenate([vol, vol[::-1]])  # enough frames for Rt
     m = _margin(R)
