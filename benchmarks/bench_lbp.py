@@ -76,11 +76,16 @@ def main(argv=None):
     kw = dict(blocks=(8, 8, 1))
     rows = []
 
+    ref = {}
+
     def add(name, fn, goal=None):
         sec = _time(fn, repeat)
         rows.append((name, sec, goal))
         goal_txt = "" if goal is None else f"  goal >= {goal:.0f}/s: {'met' if 1 / sec >= goal else 'NOT met'}"
-        print(f"{name:<44s} {sec * 1e3:9.3f} ms   {1 / sec:9.1f} cubes/s{goal_txt}", flush=True)
+        # speed relative to the scikit-image loop timed in the same run: robust to a busy machine
+        rel = f"  {ref['sk'] / sec:6.1f}x skimage" if "sk" in ref else ""
+        print(f"{name:<44s} {sec * 1e3:9.3f} ms   {1 / sec:9.1f} cubes/s{rel}{goal_txt}", flush=True)
+        return sec
 
     print(f"cube {vol.shape} uint8, blocks 8x8x1, P=8, R=1, one thread\n")
     add("memory pass: np.copy(cube)", lambda: vol.copy())
@@ -88,7 +93,7 @@ def main(argv=None):
     if not args.quick:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            add("scikit-image loop over all planes (codes)", lambda: _skimage_loop(vol))
+            ref["sk"] = add("scikit-image loop over all planes (codes)", lambda: _skimage_loop(vol))
     add("lbp_top rounded u2", lambda: lbp.lbp_top(vol, neighbours="rounded", **kw), goal=200)
     add("lbp_top interpolated u2", lambda: lbp.lbp_top(vol, neighbours="interpolated", **kw), goal=60)
     add("lbp_top rounded riu2", lambda: lbp.lbp_top(vol, neighbours="rounded", mapping="riu2", **kw))
