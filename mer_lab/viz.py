@@ -116,9 +116,9 @@ def flow_field(flow, *, frame=None, step: int | None = None, max_magnitude: floa
     quiver = hv.VectorField(
         (xs.ravel().astype(float), ys.ravel().astype(float), np.arctan2(vs, us).ravel(), lengths.ravel(), rel.ravel()),
         kdims=["x", "y"], vdims=["angle", hv.Dimension("magnitude", unit="px"), "relative"],
-    ).opts(magnitude="relative", color="white", line_width=1.5, pivot="tail", rescale_lengths=False,
-           scale=step * 0.9, **_IMG)
-    direction = (base * quiver).opts(title=f"{title}: direction (hue) and motion")
+    ).opts(magnitude="relative", color="white" if frame is None else "#ffd400", line_width=1.5, pivot="tail",
+           rescale_lengths=True, scale=1.0, tools=["hover"], **_IMG)  # longest arrow = one grid step
+    direction = (base * quiver).opts(title=f"{title}: direction", show_legend=False)
     magnitude = _image(mag, label="magnitude", vdim="magnitude", units="px", cmap="magma",
                        clim=(0, top if top > 0 else 1), width=width).opts(title=f"{title}: magnitude")
     return (direction + magnitude).cols(2)
@@ -132,8 +132,10 @@ def flow_colour_wheel(*, size: int = 101) -> hv.RGB:
     u, v = (xx - c) / c, (yy - c) / c
     inside = np.hypot(u, v) <= 1
     rgb = flow_to_rgb(np.stack([u * inside, v * inside]), max_magnitude=1.0)
-    return _rgb(rgb, label="colour wheel", width=160).opts(
-        title="direction key (right = red, down, left, up)", xlabel="u", ylabel="v", xaxis=None, yaxis=None)
+    # own axes (u, v), so that a layout does not link them to the images' pixel axes
+    wheel = hv.RGB(rgb[::-1], bounds=(-1, -1, 1, 1), kdims=["u", "v"], label="colour wheel")
+    return wheel.opts(invert_yaxis=True, data_aspect=1, frame_width=160, xlabel="u (right)",
+                      ylabel="v (down)", title="direction key")
 
 
 def magnitude_over_time(curve, *, onset=None, apex=None, offset=None, title: str | None = None,

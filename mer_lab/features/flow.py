@@ -1007,8 +1007,8 @@ def _truth_landmarks(corpus, uid, cube):
 
 
 def class_average_apex_flow(corpus, *, engine: str = "farneback", register: str = "auto",
-                            landmarks=None, shape=None, by: str = "label", n_jobs: int = 1,
-                            cache=True, **engine_params) -> xr.Dataset:
+                            landmarks=None, shape=None, by: str = "label", align: str = "none",
+                            n_jobs: int = 1, cache=True, **engine_params) -> xr.Dataset:
     """Per-class average of the onset -> apex flow of a corpus (thesis Figure 4).
 
     Parameters
@@ -1032,6 +1032,9 @@ def class_average_apex_flow(corpus, *, engine: str = "farneback", register: str 
         ``(H, W)`` of the output; default the first clip's size.
     by : str
         Samples-table column to group by (``"label"`` or ``"emotion"``).
+    align : {"none", "translation", "affine"}
+        Remove each flow's global (head) motion first (:func:`remove_global_motion`),
+        so that the maps show the expression rather than head drift.
     n_jobs : int
         Threads computing flows concurrently.
     cache, **engine_params
@@ -1052,6 +1055,7 @@ def class_average_apex_flow(corpus, *, engine: str = "farneback", register: str 
     import cv2
 
     check_choice("register", register, ("auto", "landmarks", "none"))
+    check_choice("align", align, ("none",) + _MOTION_MODELS)
     check_choice("by", by, tuple(corpus.samples.columns))
     n_jobs = check_int("n_jobs", n_jobs, low=1)
     uids = corpus.uids
@@ -1062,8 +1066,10 @@ def class_average_apex_flow(corpus, *, engine: str = "farneback", register: str 
         data = corpus.cube(uid)
         if "component" in data.dims:
             flow, _ = as_flow(data)
-            return flow, None
+            return (remove_global_motion(flow, model=align) if align != "none" else flow), None
         flow = flow_pair(data, engine=engine, cache=cache, **engine_params).values
+        if align != "none":
+            flow = remove_global_motion(flow, model=align)
         lm = None
         if register != "none":
             lm = landmarks(uid, data) if landmarks is not None else _truth_landmarks(corpus, uid, data)
@@ -1130,7 +1136,7 @@ def class_average_apex_flow(corpus, *, engine: str = "farneback", register: str 
             "count": (("class",), count, {"long_name": "samples"}),
         },
         coords=coords,
-        attrs={"registration": "landmarks" if use_lm else "none", "engine": engine,
+        attrs={"registration": "landmarks" if use_lm else "none", "engine": engine, "align": align,
                "corpus": str(getattr(corpus, "name", "")), "grouped_by": by},
     )
 

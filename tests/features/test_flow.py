@@ -439,6 +439,9 @@ def test_class_average_registers_faces_on_landmarks():
         assert v > 0.9 * m.max() and abs(u) < 0.2 * v  # the motion is downward, as generated
     with pytest.raises(ValueError, match="register"):
         fl.class_average_apex_flow(corpus, register="affine")
+    aligned = fl.class_average_apex_flow(corpus, engine="farneback", align="translation", cache=False)
+    assert aligned.attrs["align"] == "translation"
+    assert np.allclose(aligned["magnitude"].values, reg["magnitude"].values, atol=0.05)  # no head motion here
 
 
 # ------------------------------------------------------------------ synthetic corpus ground truth
