@@ -56,8 +56,17 @@ def test_flow_field_zero_flow_and_bad_frame():
 def test_colour_wheel():
     wheel = viz.flow_colour_wheel(size=41)
     rendered(wheel)
-    rgb = wheel.data
-    assert isinstance(wheel, hv.RGB)
+
+    def colour(u, v):
+        d = wheel[u, v]
+        return [float(d.dimension_values(k)[0]) for k in "RGB"]
+
+    r, g, b = colour(0.95, 0.0)    # motion to the right is red
+    assert r > 200 and g < 20 and b < 20
+    r, g, b = colour(0.0, 0.95)    # v grows downwards: the bottom of the key is "down" (green)
+    assert g > 200 and b < 20
+    r, g, b = colour(0.0, -0.95)   # up is blue-violet
+    assert b > 200 and g < 20
 
 
 def test_magnitude_over_time_marks_key_frames():
