@@ -445,9 +445,11 @@ def test_class_average_registers_faces_on_landmarks():
 
 
 # ------------------------------------------------------------------ synthetic corpus ground truth
+# mean EPE (px) inside the face, and the EPE where the true motion is >= 0.3 px as a
+# fraction of the error of "no motion" there (the engines smooth small local motions:
+# measured 0.54-0.75, see docs/optical_flow.md)
 GT_EPE = {"tvl1": 0.2, "farneback": 0.2, "dis": 0.2, "tvl1_skimage": 0.2, "ilk": 0.25, "lucas_kanade": 0.35}
-# and at most this fraction of the error of "no motion" (the single-scale teaching LK is weak)
-GT_GAIN = {"tvl1": 0.7, "farneback": 0.7, "dis": 0.7, "tvl1_skimage": 0.7, "ilk": 0.85, "lucas_kanade": 1.2}
+GT_GAIN = 0.85
 
 
 @pytest.fixture(scope="module")
@@ -471,10 +473,13 @@ def synthetic_pairs():
 
 @pytest.mark.parametrize("engine", ALL_ENGINES)
 def test_apex_flow_matches_synthetic_ground_truth(engine, synthetic_pairs):
-    errors, baseline = [], []
+    face_err, moving_err, moving_zero = [], [], []
     for cube, truth, face in synthetic_pairs:
         flow = fl.flow_pair(cube, engine=engine, cache=False).values
-        errors.append(np.hypot(*(flow - truth))[face].mean())
-        baseline.append(np.hypot(*truth)[face].mean())  # the error of predicting no motion
-    assert np.mean(errors) < GT_EPE[engine]
-    assert np.mean(errors) < GT_GAIN[engine] * np.mean(baseline)
+        err = np.hypot(*(flow - truth))
+        moving = np.hypot(*truth) >= 0.3
+        face_err.append(err[face].mean())
+        moving_err.append(err[moving].mean())
+        moving_zero.append(np.hypot(*truth)[moving].mean())  # the error of predicting no motion
+    assert np.mean(face_err) < GT_EPE[engine]
+    assert np.mean(moving_err) < GT_GAIN * np.mean(moving_zero)
