@@ -150,19 +150,25 @@ def _bump_sum(points, centres, dirs, radii, weights, *, jacobian=False, chunk=40
     points = np.asarray(points, float).reshape(-1, 2)
     out = np.zeros_like(points)
     jac = np.zeros((len(points), 4)) if jacobian else None
-    if len(weights) == 0:
+    live = weights != 0
+    if not live.any():
         return (out, jac) if jacobian else out
-    for i in range(0, len(points), chunk):
-        p = points[i:i + chunk]
+    centres, dirs, radii, weights = centres[live], dirs[live], radii[live], weights[live]
+    lo = (centres - radii).min(axis=0)
+    hi = (centres + radii).max(axis=0)
+    near = np.flatnonzero(((points >= lo) & (points <= hi)).all(axis=1))  # the rest is outside every bump
+    for i in range(0, len(near), chunk):
+        idx = near[i:i + chunk]
+        p = points[idx]
         ex = p[:, None, 0] - centres[None, :, 0]
         ey = p[:, None, 1] - centres[None, :, 1]
         q = np.clip(1.0 - ((ex / radii[None, :, 0]) ** 2 + (ey / radii[None, :, 1]) ** 2), 0.0, None)
-        out[i:i + chunk] = (q ** 3 * weights[None, :]) @ dirs
+        out[idx] = (q ** 3 * weights[None, :]) @ dirs
         if jacobian:
             common = -6.0 * q ** 2 * weights[None, :]
             gx = (common * ex / radii[None, :, 0] ** 2) @ dirs  # d(u, v)/dx
             gy = (common * ey / radii[None, :, 1] ** 2) @ dirs  # d(u, v)/dy
-            jac[i:i + chunk] = np.stack([gx[:, 0], gy[:, 0], gx[:, 1], gy[:, 1]], axis=1)
+            jac[idx] = np.stack([gx[:, 0], gy[:, 0], gx[:, 1], gy[:, 1]], axis=1)
     return (out, jac) if jacobian else out
 
 
