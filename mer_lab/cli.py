@@ -14,6 +14,7 @@ __all__ = ["main", "build_parser"]
 # Modules providing ``register(subparsers)``; each adds one or more sub-commands.
 COMMAND_MODULES = [
     "mer_lab.datasets.cli",
+    "mer_lab.evaluation.cli",
 ]
 
 

@@ -1,0 +1,340 @@
+"""``mer-lab evaluate``, ``mer-lab table3`` and ``mer-lab features``.
+
+Examples::
+
+    mer-lab evaluate --dataset synthetic --method hog_top --search nested --grid small
+    mer-lab evaluate --dataset casme2 --mapping casme2_5 --method mdmo --out results.csv
+    mer-lab table3 --datasets smic casme casme2 samm --workers 4
+    mer-lab features --dataset synthetic --method lbp_top --out lbp_top.nc
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+__all__ = ["register", "run_evaluate", "run_table3", "run_features", "parse_assignments"]
+
+_DEFAULT_TABLE3_DATASETS = ["smic", "casme", "casme2", "samm"]
+
+
+def _dataset_names() -> list[str]:
+    try:
+        from ..datasets.registry import available
+
+        return available()
+    except ImportError:  # pragma: no cover - registry missing from a partial install
+        return ["synthetic"]
+
+
+def _method_names() -> list[str]:
+    from ..methods import METHODS
+
+    return list(METHODS)
+
+
+def parse_assignments(items, *, option: str) -> dict:
+    """``["a=1", "blocks=[4, 4, 1]"]`` -> ``{"a": 1, "blocks": [4, 4, 1]}`` (values read as YAML)."""
+    import yaml
+
+    out = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{option} expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{option} {item!r}: cannot read the value ({exc})") from None
+    return out
+
+
+def _add_data_options(p, *, multiple: bool = False):
+    names = _dataset_names()
+    if multiple:
+        p.add_argument("--datasets", nargs="+", choices=names, default=_DEFAULT_TABLE3_DATASETS, metavar="NAME",
+                       help=f"datasets (columns); default {' '.join(_DEFAULT_TABLE3_DATASETS)}; "
+                            f"choose from: {', '.join(names)}")
+    else:
+        p.add_argument("--dataset", required=True, choices=names, metavar="NAME",
+                       help=f"dataset to load; one of: {', '.join(names)}")
+        p.add_argument("--root", metavar="DIR", default=None,
+                       help="folder of the dataset (default: data_manifest.yaml or $MER_LAB_DATA)")
+    p.add_argument("--mapping", default=None, metavar="NAME",
+                   help="class mapping applied after loading: 'native' or a name of "
+                        "mer_lab.datasets.CLASS_MAPPINGS (megc2019, casme2_5, samm_5, smic_3)")
+    p.add_argument("--load", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra loader argument, repeatable (e.g. --load n_subjects=8 for the synthetic corpus, "
+                        "--load frames=cropped for CASME II)")
+
+
+def _add_method_options(p, *, required: bool = True):
+    names = _method_names()
+    p.add_argument("--method", required=required, choices=names, metavar="NAME",
+                   help=f"feature method; one of: {', '.join(names)}")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a method parameter, repeatable (e.g. --param tim=20 --param 'blocks=[4,4,1]')")
+
+
+def _add_run_options(p):
+    from .classifiers import CLASSIFIERS
+    from .protocols import PROTOCOLS
+    from .search import PREPROCESSING, SEARCHES, SELECTION_METRICS
+
+    p.add_argument("--protocol", default="loso", choices=list(PROTOCOLS),
+                   help="evaluation protocol: " + "; ".join(f"{k} = {v}" for k, v in PROTOCOLS.items()))
+    p.add_argument("--train", default=None, metavar="D1,D2",
+                   help="cross-database: training dataset(s), comma-separated (default: leave one dataset out)")
+    p.add_argument("--test", default=None, metavar="D1,D2", help="cross-database: test dataset(s), comma-separated")
+    p.add_argument("--search", default="thesis", choices=list(SEARCHES),
+                   help="hyper-parameter choice: thesis = best pooled score on the test folds (optimistic, as "
+                        "in the thesis); nested = inner LOSO on training subjects (honest; also reports thesis "
+                        "and the gap); none = fixed parameters (--classifier-param)")
+    p.add_argument("--classifier", default="svm_poly", choices=list(CLASSIFIERS),
+                   help="classifier; default svm_poly (the thesis's polynomial-kernel SVM)")
+    p.add_argument("--classifier-param", action="append", default=[], metavar="KEY=VALUE",
+                   help="classifier parameter for --search none, repeatable (e.g. --classifier-param degree=2)")
+    p.add_argument("--grid", default="auto", choices=["auto", "thesis", "thesis_coarse", "small"],
+                   help="SVM grid: thesis (6,400 settings), thesis_coarse (640, gamma step 0.1), small (48); "
+                        "auto = the thesis grid with the method's gamma step")
+    p.add_argument("--preprocessing", default="auto", choices=["auto", *PREPROCESSING],
+                   help="feature scaling fitted in every training fold; auto = the method's default")
+    p.add_argument("--metric", default="macro_f1", choices=list(SELECTION_METRICS),
+                   help="score the search selects on (pooled over folds)")
+
+
+def _add_compute_options(p):
+    p.add_argument("--seed", type=int, default=0, help="seed of random classifiers (recorded in the results)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="run on a local Dask cluster with N worker processes")
+    group.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="parallel jobs on this machine without Dask (-1 = all cores); default 1")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def register(subparsers) -> None:
+    """Add ``evaluate``, ``table3`` and ``features`` to the ``mer-lab`` parser."""
+    p = subparsers.add_parser(
+        "evaluate", help="evaluate a method on a dataset: accuracy, macro F1, UF1, UAR and the baseline",
+        description=("Compute a method's features (cached), run a classifier under a protocol with the chosen "
+                     "hyper-parameter search, and print accuracy, macro F1, UF1 and UAR (pooled over folds) "
+                     "with the majority-class baseline. --search nested also prints the thesis-mode numbers and "
+                     "the gap between them."),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_data_options(p)
+    _add_method_options(p)
+    _add_run_options(p)
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="write the results table (.csv) or everything (.json); configuration, seed and package "
+                        "versions included")
+    p.add_argument("--predictions", metavar="FILE", default=None, help="write fold-level predictions as CSV")
+    _add_compute_options(p)
+    p.set_defaults(func=run_evaluate)
+
+    p = subparsers.add_parser(
+        "table3", help="thesis Table 3: accuracy and F1 of methods x datasets, with the published numbers",
+        description=("Run every method on every dataset (LOSO, grid-searched SVM by default) and print the "
+                     "layout of thesis Table 3 with the thesis's published numbers alongside."),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_data_options(p, multiple=True)
+    p.add_argument("--methods", nargs="+", default=["baseline", "lbp_top", "mdmo", "sparse_mdmo"],
+                   choices=_method_names(), metavar="NAME", help="methods (rows)")
+    _add_run_options(p)
+    p.add_argument("--out", metavar="FILE", default=None, help="write the table as CSV")
+    _add_compute_options(p)
+    p.set_defaults(func=run_table3)
+
+    p = subparsers.add_parser(
+        "features", help="compute a method's features for every clip and save them (netCDF or CSV)",
+        description=("Compute (or read from the cache) a method's feature vector for every clip and save the "
+                     "matrix with the samples' subject, dataset and label: .nc writes netCDF (xarray, scipy "
+                     "engine), .csv a table."),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_data_options(p)
+    _add_method_options(p)
+    p.add_argument("--out", metavar="FILE", required=True, help="output file: .nc (netCDF) or .csv")
+    _add_compute_options(p)
+    p.set_defaults(func=run_features)
+
+
+# --------------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def dask_client(workers: int | None = None, scheduler: str | None = None):
+    """A Dask client for ``--workers``/``--scheduler`` (None when neither is given); always closed."""
+    if not workers and not scheduler:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler, timeout="30s")
+    else:
+        if workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {workers}")
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _load_corpus(name, *, root=None, mapping=None, load_args=None):
+    from ..datasets.registry import load
+
+    kwargs = dict(load_args or {})
+    corpus = load(name, root=root, **kwargs) if root is not None else load(name, **kwargs)
+    if mapping is not None:
+        corpus = corpus.map_classes(mapping)
+    if len(corpus) == 0:
+        raise ValueError(f"dataset {name!r} holds no samples after loading (mapping={mapping!r})")
+    return corpus
+
+
+def _split_names(text):
+    if text is None:
+        return None
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    return names[0] if len(names) == 1 else names
+
+
+def _fmt(v) -> str:
+    return f"{v:.4f}"
+
+
+def _print_summary(res, out=None):
+    from .metrics import METRICS
+
+    out = sys.stdout if out is None else out
+    c = res.config
+    print(f"{c['method']} on {c['corpus']} ({', '.join(c['datasets'])}): {c['n_samples']} samples, "
+          f"protocol {c['protocol']}, classifier {c['classifier']}, search {c['search']}", file=out)
+    labels = {"accuracy": "accuracy", "macro_f1": "macro F1", "weighted_f1": "weighted F1", "uf1": "UF1",
+              "uar": "UAR"}
+    summary = res.summary()
+    shown = ["accuracy", "macro_f1", "uf1", "uar"]
+    print(f"{'':24s}" + "".join(f"{labels[m]:>12s}" for m in shown), file=out)
+    for name, row in summary.iterrows():
+        print(f"{str(name):24s}" + "".join(f"{row[m]:12.4f}" for m in shown if m in METRICS), file=out)
+    if "thesis" in summary.index and "nested" in summary.index:
+        print("thesis = hyper-parameters chosen on the test folds (optimistic); nested = chosen by an inner "
+              "LOSO on the training subjects only", file=out)
+    per_ds = res.table[(res.table["dataset"] != "all") & (res.table["average"] == "pooled")
+                       & (res.table["search"] == c["search"])]
+    if not per_ds.empty:
+        print("per dataset (UF1 / UAR):", file=out)
+        for ds, part in per_ds.groupby("dataset"):
+            v = dict(zip(part["metric"], part["value"]))
+            print(f"  {ds:22s}{_fmt(v['uf1'])} / {_fmt(v['uar'])}", file=out)
+    sel = res.selected[res.selected["search"] == c["search"]]["params"]
+    if sel.nunique() == 1 and sel.iloc[0] != "{}":
+        print(f"selected: {sel.iloc[0]}", file=out)
+    for note in res.notes:
+        print(f"note: {note}", file=out)
+
+
+# --------------------------------------------------------------------------- commands
+def run_evaluate(args) -> int:
+    import warnings
+
+    from .experiment import run_experiment
+    from .protocols import ProtocolWarning
+
+    load_args = parse_assignments(args.load, option="--load")
+    params = parse_assignments(args.param, option="--param")
+    clf_params = parse_assignments(args.classifier_param, option="--classifier-param") or None
+    corpus = _load_corpus(args.dataset, root=args.root, mapping=args.mapping, load_args=load_args)
+    with dask_client(args.workers, args.scheduler) as client, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProtocolWarning)  # printed as notes below
+        res = run_experiment(corpus, args.method, protocol=args.protocol, train=_split_names(args.train),
+                             test=_split_names(args.test), classifier=args.classifier, search=args.search,
+                             params=params, classifier_params=clf_params, grid=args.grid,
+                             preprocessing=args.preprocessing, metric=args.metric, seed=args.seed,
+                             progress=not args.quiet, cache=not args.no_cache, n_jobs=args.jobs, client=client)
+    _print_summary(res)
+    if args.out:
+        path = res.to_json(args.out) if str(args.out).lower().endswith(".json") else res.to_csv(args.out)
+        print(f"results written to {path}")
+    if args.predictions:
+        print(f"predictions written to {res.to_csv(args.predictions, what='predictions')}")
+    return 0
+
+
+def run_table3(args) -> int:
+    import warnings
+
+    import pandas as pd
+
+    from .experiment import table3
+    from .protocols import ProtocolWarning
+
+    load_args = parse_assignments(args.load, option="--load")
+    corpora = {name: _load_corpus(name, mapping=args.mapping, load_args=load_args) for name in args.datasets}
+    with dask_client(args.workers, args.scheduler) as client, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProtocolWarning)
+        table = table3(corpora, methods=args.methods, search=args.search, protocol=args.protocol,
+                       train=_split_names(args.train), test=_split_names(args.test), classifier=args.classifier,
+                       grid=args.grid, preprocessing=args.preprocessing, metric=args.metric, seed=args.seed,
+                       progress=not args.quiet, cache=not args.no_cache, n_jobs=args.jobs, client=client)
+    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.float_format",
+                           "{:.4f}".format):
+        for metric in ("accuracy", "f1"):
+            print(f"\n{metric.upper() if metric == 'f1' else 'Accuracy'} "
+                  f"(mer_lab = this run, search {args.search}; thesis = published Table 3)")
+            print(table[metric].to_string(na_rep="-"))
+    if args.out:
+        path = Path(args.out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        flat = table.copy()
+        flat.columns = ["/".join(c) for c in flat.columns]
+        flat.to_csv(path)
+        print(f"table written to {path}")
+    return 0
+
+
+def run_features(args) -> int:
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from .experiment import compute_features
+
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".nc", ".csv"):
+        raise ValueError(f"--out must end in .nc (netCDF) or .csv, got {out.name!r}")
+    load_args = parse_assignments(args.load, option="--load")
+    params = parse_assignments(args.param, option="--param")
+    corpus = _load_corpus(args.dataset, root=args.root, mapping=args.mapping, load_args=load_args)
+    with dask_client(args.workers, args.scheduler) as client:
+        X, names = compute_features(corpus, args.method, params=params, cache=not args.no_cache,
+                                    progress=not args.quiet, n_jobs=args.jobs, client=client)
+    s = corpus.samples
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        frame = pd.DataFrame(X, columns=names, index=pd.Index(corpus.uids, name="uid"))
+        meta = s[["dataset", "subject", "group", "label"]].astype(str)
+        pd.concat([meta, frame], axis=1).to_csv(out)
+    else:
+        da = xr.DataArray(
+            X, dims=("sample", "feature"),
+            coords={"sample": np.asarray(corpus.uids, dtype=str), "feature": np.asarray(names, dtype=str),
+                    "dataset": ("sample", s["dataset"].astype(str).to_numpy()),
+                    "subject": ("sample", s["subject"].astype(str).to_numpy()),
+                    "group": ("sample", s["group"].astype(str).to_numpy()),
+                    "label": ("sample", s["label"].astype(str).to_numpy())},
+            name=args.method,
+            attrs={"long_name": f"{args.method} features", "units": "1", "method": args.method,
+                   "corpus": corpus.name, "parameters": repr(params)})
+        da.to_netcdf(out, engine="scipy")
+    print(f"{X.shape[0]} samples x {X.shape[1]} features written to {out}")
+    return 0

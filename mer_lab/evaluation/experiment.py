@@ -1,0 +1,586 @@
+"""Experiments: a method on a corpus under a protocol -> a tidy results table.
+
+:func:`compute_features` turns every clip of a corpus into a feature vector with a named
+method (:mod:`mer_lab.methods`), caching each clip's vector on disk so that a second run
+with other classifier settings costs nothing; :func:`run_experiment` adds the classifier,
+the protocol and the hyper-parameter search and returns :class:`Results`;
+:func:`table3` lays several methods and datasets out as the thesis's Table 3, with the
+published numbers alongside.
+
+Scale: ``n_jobs`` runs clips (and search folds) in parallel on this machine; a Dask
+``client`` (``dask.distributed.Client``) spreads clips over a cluster with
+``client.map`` and the search through joblib's ``"dask"`` backend.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from .._validate import check_choice, describe
+from ..cache import DiskCache, default_cache
+from .metrics import METRICS, baseline_scores, confusion_matrix, scores
+from .protocols import PROTOCOLS, run_protocol
+from .search import PREPROCESSING, SEARCHES, PolyGrid, poly_grid, thesis_gammas
+
+__all__ = [
+    "PUBLISHED",
+    "PUBLISHED_MEGC",
+    "Results",
+    "compute_features",
+    "run_experiment",
+    "table3",
+    "versions",
+]
+
+#: Thesis Table 3 (LOSO, grid-searched SVM): (dataset, method) -> (accuracy, macro F1).
+PUBLISHED: dict[tuple[str, str], tuple[float, float]] = {
+    ("smic", "baseline"): (0.4268, 0.1994), ("smic", "lbp_top"): (0.4756, 0.4173),
+    ("smic", "mdmo"): (0.5366, 0.4736), ("smic", "sparse_mdmo"): (0.6098, 0.5547),
+    ("casme", "baseline"): (0.3651, 0.0669), ("casme", "lbp_top"): (0.3968, 0.2573),
+    ("casme", "mdmo"): (0.4233, 0.2799), ("casme", "sparse_mdmo"): (0.4709, 0.3258),
+    ("casme2", "baseline"): (0.4008, 0.1145), ("casme2", "lbp_top"): (0.3644, 0.2565),
+    ("casme2", "mdmo"): (0.5223, 0.4699), ("casme2", "sparse_mdmo"): (0.4939, 0.4481),
+    ("samm", "baseline"): (0.3585, 0.0660), ("samm", "lbp_top"): (0.3333, 0.1989),
+    ("samm", "mdmo"): (0.4654, 0.2837), ("samm", "sparse_mdmo"): (0.4528, 0.3261),
+}
+#: MEGC 2019 composite (UF1, UAR) of published baselines.
+PUBLISHED_MEGC: dict[str, tuple[float, float]] = {"lbp_top": (0.5882, 0.5785), "biwoof": (0.6296, 0.6227)}
+
+_ALIASES = {"smichs": "smic", "smic": "smic", "casme": "casme", "casmei": "casme", "casme2": "casme2",
+            "casmeii": "casme2", "samm": "samm"}
+
+
+def _canonical(name: str) -> str:
+    key = "".join(ch for ch in str(name).lower() if ch.isalnum())
+    return _ALIASES.get(key, str(name).lower())
+
+
+def versions() -> dict[str, str]:
+    """Versions of mer_lab, Python and the numerical packages (recorded in results files)."""
+    import scipy
+    import sklearn
+
+    return {"mer_lab": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "scikit-learn": sklearn.__version__, "pandas": pd.__version__}
+
+
+# =========================================================================== features
+def _resolve_cache(cache) -> DiskCache:
+    if cache is True:
+        return default_cache()
+    if cache is False or cache is None:
+        return DiskCache(enabled=False)
+    if isinstance(cache, DiskCache):
+        return cache
+    raise TypeError(f"cache must be True, False or a mer_lab.cache.DiskCache, got {describe(cache)}")
+
+
+def _plain_json(value) -> str:
+    def default(v):
+        if isinstance(v, (np.integer, np.floating, np.bool_)):
+            return v.item()
+        if isinstance(v, (set, frozenset)):
+            return sorted(v)
+        return str(v)
+
+    return json.dumps(value, sort_keys=True, default=default)
+
+
+def _resolve_corpus(corpus):
+    if isinstance(corpus, str):
+        from ..datasets.registry import load
+
+        return load(corpus)
+    if not hasattr(corpus, "samples") or not hasattr(corpus, "cube"):
+        raise TypeError(f"corpus must be a mer_lab Corpus or a dataset name, got {describe(corpus)}")
+    return corpus
+
+
+def _dataset_key(corpus, protocol: str | None) -> str | None:
+    if protocol == "megc":
+        return "megc"
+    names = corpus.datasets
+    return names[0] if len(names) == 1 else None
+
+
+def _landmarks_for(corpus, method):
+    if "landmarks" not in method.needs:
+        return None, None
+    if getattr(corpus, "has_ground_truth", False):
+        from ..features.mdmo import corpus_landmarks
+
+        return corpus_landmarks(corpus), "ground_truth"
+    return "auto", "auto"
+
+
+def _sample_key(corpus, row, method, params, landmark_tag) -> dict:
+    return {
+        "dataset": str(row["dataset"]), "sample": str(row["sample"]),
+        "frames": [str(row.get(k)) for k in ("onset", "apex", "offset", "n_frames")],
+        "corpus": _plain_json(corpus.info), "method": method.name, "params": _plain_json(params),
+        "landmarks": landmark_tag, "version": method.version, "mer_lab": __version__,
+    }
+
+
+def _one_sample(corpus, uid, method, params, cache_root, cache_enabled, landmarks, landmark_tag):
+    """Feature vector of one clip (cached). Runs in threads, processes or Dask workers."""
+    from ..methods import extract
+
+    cache = DiskCache(cache_root, enabled=cache_enabled)
+    row = corpus.row(uid)
+    key = _sample_key(corpus, row, method, params, landmark_tag)
+
+    def compute():
+        try:
+            vec = extract(corpus.cube(uid), method, params, landmarks=landmarks)
+        except Exception as exc:
+            exc.add_note(f"while computing {method.name} features of sample {uid!r}")
+            raise
+        return {"x": np.asarray(vec, dtype=np.float64)}
+
+    return cache.get_or_compute(f"features/{method.name}", key, compute)["x"]
+
+
+def compute_features(corpus, method, *, params: Mapping | None = None, cache=True, progress: bool = True,
+                     n_jobs: int = 1, client=None, dataset: str | None = "auto") -> tuple[np.ndarray, list[str]]:
+    """Every clip's feature vector for a method.
+
+    Parameters
+    ----------
+    corpus : Corpus or str
+        The clips (a dataset name is loaded with :func:`mer_lab.datasets.registry.load`).
+    method : str or mer_lab.methods.Method
+        A name of :data:`mer_lab.methods.METHODS`.
+    params : mapping, optional
+        Overrides of the method's parameters (:func:`mer_lab.methods.method_params`).
+    cache : bool or DiskCache
+        Per-clip disk cache keyed by dataset, sample, key frames, corpus settings,
+        method, parameters and code version (``True``: :func:`mer_lab.cache.default_cache`).
+    progress : bool
+        A progress bar over clips.
+    n_jobs : int
+        Clips computed in parallel on this machine (joblib threads: the numpy and OpenCV
+        kernels release the GIL; -1 = all cores). For processes or several machines use
+        a Dask ``client``.
+    client : dask.distributed.Client, optional
+        Compute clips on a Dask cluster with ``client.map`` instead.
+    dataset : str, None or "auto"
+        Which dataset defaults of the method apply (``"auto"``: the corpus's dataset when
+        it holds one dataset).
+
+    Returns
+    -------
+    X : ndarray, shape (n_samples, n_features)
+        Rows in the order of ``corpus.samples``.
+    feature_names : list of str
+
+    Examples
+    --------
+    >>> from mer_lab.datasets.synthetic import make_corpus
+    >>> corpus = make_corpus(n_subjects=2, clips_per_subject=2, size=48)
+    >>> X, names = compute_features(corpus, "hog_top", params={"blocks": (2, 2, 1)}, cache=False,
+    ...                             progress=False)
+    >>> X.shape
+    (4, 96)
+    """
+    from ..methods import feature_names, get_method, method_params
+
+    corpus = _resolve_corpus(corpus)
+    m = get_method(method)
+    if dataset == "auto":
+        dataset = _dataset_key(corpus, None)
+    resolved = method_params(m, dataset=dataset, **dict(params or {}))
+    if m.function is None:
+        return np.zeros((len(corpus), 1)), feature_names(m)
+    store = _resolve_cache(cache)
+    landmarks, tag = _landmarks_for(corpus, m)
+    uids = corpus.uids
+    args = (m, resolved, str(store.root), store.enabled, landmarks, tag)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(uids), desc=f"{m.name} features", unit="clip")
+    rows: list = [None] * len(uids)
+    if client is not None:
+        from distributed import as_completed
+
+        remote = client.scatter(corpus, broadcast=True)
+        futures = client.map(_one_sample, [remote] * len(uids), uids, *[[a] * len(uids) for a in args],
+                             pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for fut in as_completed(futures):
+                rows[index[fut.key]] = fut.result()
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            for fut in futures:
+                fut.release()
+    elif n_jobs == 1:
+        for i, uid in enumerate(uids):
+            rows[i] = _one_sample(corpus, uid, *args)
+            if bar is not None:
+                bar.update(1)
+    else:
+        from joblib import Parallel, delayed
+
+        runner = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")
+        for i, vec in enumerate(runner(delayed(_one_sample)(corpus, uid, *args) for uid in uids)):
+            rows[i] = vec
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    sizes = sorted({r.size for r in rows})
+    if len(sizes) != 1:
+        raise ValueError(f"{m.name} gave feature vectors of different lengths {sizes} across clips; clips must "
+                         "share one size (a fixed crop, and TIM for frame counts)")
+    X = np.vstack(rows)
+    return X, feature_names(m, resolved, n_features=X.shape[1])
+
+
+# =========================================================================== results
+@dataclass
+class Results:
+    """The outcome of :func:`run_experiment`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Tidy scores: ``dataset``, ``method``, ``protocol``, ``search``, ``classifier``,
+        ``metric``, ``value``, ``average`` (``"pooled"`` over folds, or ``"per_fold"``
+        means), ``parameters`` (JSON). Rows with ``method="baseline"`` hold the
+        majority-class baseline from the tested samples' class counts (``search="counts"``,
+        :func:`mer_lab.evaluation.metrics.baseline_scores`). ``dataset`` is
+        ``"all"`` for the whole corpus, otherwise one dataset of a composite.
+    predictions : pandas.DataFrame
+        Fold-level predictions: ``uid``, ``dataset``, ``group``, ``fold``, ``search``,
+        ``true``, ``predicted``.
+    selected : pandas.DataFrame
+        Chosen hyper-parameters per (search mode, fold), as JSON.
+    config : dict
+        Everything needed to rerun: method and its parameters, protocol, classifier,
+        search, grid, preprocessing, metric, seed, corpus, package versions.
+    search_scores : pandas.DataFrame or None
+        Pooled score of every candidate setting (what the thesis mode selects on).
+    notes : list of str
+        Protocol notes (see :func:`mer_lab.evaluation.protocols.protocol_notes`).
+    """
+
+    table: pd.DataFrame
+    predictions: pd.DataFrame
+    selected: pd.DataFrame
+    config: dict
+    search_scores: pd.DataFrame | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def searches(self) -> list[str]:
+        return list(pd.unique(self.predictions["search"]))
+
+    def scores(self, search: str | None = None, *, dataset: str = "all", average: str = "pooled") -> dict:
+        """Metric -> value for one search mode (default: the experiment's own)."""
+        search = search or self.config["search"]
+        t = self.table
+        sel = t[(t["search"] == search) & (t["dataset"] == dataset) & (t["average"] == average)]
+        if sel.empty:
+            raise ValueError(f"no scores for search={search!r}, dataset={dataset!r}, average={average!r}; "
+                             f"searches: {self.searches}")
+        return dict(zip(sel["metric"], sel["value"]))
+
+    def baseline(self, *, dataset: str = "all") -> dict:
+        """The majority-class baseline from the tested samples' class counts (thesis Table 3)."""
+        t = self.table
+        sel = t[(t["search"] == "counts") & (t["dataset"] == dataset)]
+        return dict(zip(sel["metric"], sel["value"]))
+
+    def summary(self) -> pd.DataFrame:
+        """Pooled scores on the whole corpus: one row per search mode plus the baseline."""
+        rows = {s: self.scores(s) for s in self.searches}
+        rows["baseline"] = self.baseline()
+        out = pd.DataFrame(rows).T[list(METRICS)]
+        if {"thesis", "nested"} <= set(rows):
+            out.loc["gap (thesis - nested)"] = out.loc["thesis"] - out.loc["nested"]
+        return out
+
+    def confusion(self, search: str | None = None) -> pd.DataFrame:
+        search = search or self.config["search"]
+        p = self.predictions[self.predictions["search"] == search]
+        return confusion_matrix(p["true"].to_numpy(), p["predicted"].to_numpy())
+
+    def __repr__(self) -> str:
+        c = self.config
+        try:
+            s = self.scores()
+            text = ", ".join(f"{k} {s[k]:.4f}" for k in ("accuracy", "macro_f1", "uar"))
+        except ValueError:
+            text = "no scores"
+        return f"<Results {c.get('method')} on {c.get('corpus')} ({c.get('protocol')}, {c.get('search')}): {text}>"
+
+    # -- files -------------------------------------------------------------------------
+    def to_csv(self, path, *, what: str = "table") -> Path:
+        """Write the scores (``what="table"``) or the predictions (``"predictions"``) as CSV.
+
+        The first lines are ``#`` comments holding the configuration as JSON (seed and
+        package versions included); read back with ``pandas.read_csv(path, comment="#")``.
+        """
+        check_choice("what", what, ["table", "predictions", "selected"])
+        frame = {"table": self.table, "predictions": self.predictions, "selected": self.selected}[what]
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="") as fh:
+            fh.write(f"# mer_lab results ({what})\n")
+            fh.write("# config: " + _plain_json(self.config) + "\n")
+            frame.to_csv(fh, index=False)
+        return path
+
+    def to_json(self, path) -> Path:
+        """Write everything (config, table, predictions, selected, notes) as one JSON file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {"config": self.config, "notes": self.notes,
+               "table": json.loads(self.table.to_json(orient="records")),
+               "predictions": json.loads(self.predictions.to_json(orient="records")),
+               "selected": json.loads(self.selected.to_json(orient="records"))}
+        path.write_text(_plain_json(doc))
+        return path
+
+    @classmethod
+    def from_json(cls, path) -> Results:
+        doc = json.loads(Path(path).read_text())
+        return cls(table=pd.DataFrame(doc["table"]), predictions=pd.DataFrame(doc["predictions"]),
+                   selected=pd.DataFrame(doc["selected"]), config=doc["config"], notes=doc.get("notes", []))
+
+
+def _score_rows(pred: pd.DataFrame, *, by_dataset: bool) -> list[dict]:
+    rows = []
+    parts = [("all", pred)]
+    if by_dataset and pred["dataset"].nunique() > 1:
+        parts += [(str(d), p) for d, p in pred.groupby("dataset", sort=True)]
+    for name, p in parts:
+        t, y = p["true"].to_numpy(), p["predicted"].to_numpy()
+        pooled = scores(t, y)
+        for m in METRICS:
+            rows.append({"dataset": name, "metric": m, "value": pooled[m], "average": "pooled"})
+        if p["fold"].nunique() > 1:
+            per = scores(t, y, folds=p["fold"].to_numpy(), average="per_fold")
+            for m in METRICS:
+                rows.append({"dataset": name, "metric": m, "value": per[m], "average": "per_fold"})
+    return rows
+
+
+def _baseline_rows(pred: pd.DataFrame, *, by_dataset: bool) -> list[dict]:
+    rows = []
+    parts = [("all", pred)]
+    if by_dataset and pred["dataset"].nunique() > 1:
+        parts += [(str(d), p) for d, p in pred.groupby("dataset", sort=True)]
+    for name, p in parts:
+        b = baseline_scores(p["true"].value_counts())
+        for m in METRICS:
+            rows.append({"dataset": name, "metric": m, "value": b[m], "average": "pooled"})
+    return rows
+
+
+def _auto_grid(grid, classifier, method, n_features):
+    if classifier != "svm_poly":
+        return grid
+    if isinstance(grid, str) and grid == "auto":
+        if n_features > 1000 or method.gamma_step >= 0.1:
+            return PolyGrid(gammas=tuple(thesis_gammas(0.1)))
+        return poly_grid("thesis")
+    return poly_grid(grid, n_features=n_features)
+
+
+def _grid_repr(grid):
+    if isinstance(grid, PolyGrid):
+        return {"degrees": list(grid.degrees), "coefs": list(grid.coefs), "Cs": list(grid.Cs),
+                "gammas": [grid.gammas[0], grid.gammas[-1], len(grid.gammas)], "settings": grid.n_settings}
+    return grid
+
+
+def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = "svm_poly",
+                   search: str = "thesis", params: Mapping | None = None, classifier_params: Mapping | None = None,
+                   grid="auto", preprocessing: str = "auto", metric: str = "macro_f1", train=None, test=None,
+                   seed: int = 0, progress: bool = True, cache=True, n_jobs: int = 1, client=None,
+                   features: tuple[np.ndarray, Sequence[str]] | None = None) -> Results:
+    """Evaluate a method on a corpus under a protocol.
+
+    Parameters
+    ----------
+    corpus : Corpus or str
+        The samples (a dataset name is loaded by :func:`mer_lab.datasets.registry.load`).
+        Labels come from ``corpus.samples["label"]``; subjects from ``corpus.groups``.
+    method : str
+        A method of :mod:`mer_lab.methods` (``"baseline"`` is the majority class).
+    protocol : {"loso", "lovo", "cross", "megc"}
+        See :mod:`mer_lab.evaluation.protocols`; ``train``/``test`` name the datasets
+        of ``"cross"``.
+    classifier : str
+        A name of :data:`mer_lab.evaluation.classifiers.CLASSIFIERS` (default the thesis's
+        polynomial SVM).
+    search : {"thesis", "nested", "none"}
+        Hyper-parameter choice (:mod:`mer_lab.evaluation.search`). ``"nested"`` reports
+        the ``"thesis"`` numbers too, and :meth:`Results.summary` shows the gap.
+    params : mapping, optional
+        Overrides of the method's feature parameters.
+    classifier_params : mapping, optional
+        Classifier parameters for ``search="none"`` (e.g. ``{"degree": 2, "coef": 1,
+        "gamma": 0.01, "C": 0.1}``).
+    grid : "auto", str, mapping or PolyGrid
+        Search grid; ``"auto"`` is the thesis grid with the method's gamma step (0.1 for
+        LBP-TOP and Sparse MDMO, or for any feature set over 1000-d).
+    preprocessing : {"auto", "standard", "minmax", "l2", "none"}
+        Per-fold scaling; ``"auto"`` takes the method's default (``"none"`` for the
+        histogram and MDMO features the thesis fed to the SVM directly).
+    metric : {"macro_f1", "accuracy", "uar"}
+        Selection score of the search.
+    seed : int
+        Seed of random classifiers (recorded in the results).
+    progress, cache, n_jobs, client
+        Progress bars, feature cache, local parallelism and a Dask client.
+    features : (X, names), optional
+        Precomputed features in corpus order (skips :func:`compute_features`).
+
+    Returns
+    -------
+    Results
+
+    Examples
+    --------
+    >>> from mer_lab.datasets.synthetic import make_corpus
+    >>> corpus = make_corpus(n_subjects=4, clips_per_subject=4, size=48, classes=["happiness", "surprise"])
+    >>> res = run_experiment(corpus, "hog_top", params={"blocks": (2, 2, 1)}, classifier="knn",
+    ...                      search="none", classifier_params={"n_neighbors": 1}, progress=False, cache=False)
+    >>> sorted(res.scores())[:2]
+    ['accuracy', 'macro_f1']
+    """
+    from ..methods import fold_stage, get_method, method_params
+
+    t0 = time.perf_counter()
+    corpus = _resolve_corpus(corpus)
+    m = get_method(method)
+    check_choice("protocol", protocol, list(PROTOCOLS))
+    check_choice("search", search, SEARCHES)
+    check_choice("preprocessing", preprocessing, ["auto", *PREPROCESSING])
+    if len(corpus) == 0:
+        raise ValueError(f"corpus {corpus.name!r} holds no samples")
+    dataset_key = _dataset_key(corpus, protocol)
+    resolved = method_params(m, dataset=dataset_key, **dict(params or {}))
+    if m.function is None:  # the majority baseline
+        classifier, search, classifier_params = "majority", "none", None
+    if features is None:
+        X, names = compute_features(corpus, m, params=params, cache=cache, progress=progress, n_jobs=n_jobs,
+                                    client=client, dataset=dataset_key)
+    else:
+        X, names = np.asarray(features[0], dtype=np.float64), list(features[1])
+        if X.shape[0] != len(corpus):
+            raise ValueError(f"features has {X.shape[0]} rows but the corpus holds {len(corpus)} samples")
+    prep = m.preprocessing if preprocessing == "auto" else preprocessing
+    grid_used = _auto_grid(grid, classifier, m, X.shape[1])
+    s = corpus.samples
+    run = run_protocol(X, s["label"].to_numpy(), groups=s["group"].to_numpy(), datasets=s["dataset"].to_numpy(),
+                       uids=np.asarray(corpus.uids, dtype=object), protocol=protocol, train=train, test=test,
+                       classifier=classifier, search=search, params=classifier_params, grid=grid_used,
+                       preprocessing=prep, fold_transformer=fold_stage(m, resolved), metric=metric,
+                       n_jobs=n_jobs, progress=progress, client=client, seed=seed)
+    by_dataset = protocol in ("megc", "cross") or corpus.samples["dataset"].nunique() > 1
+    rows = []
+    for mode in pd.unique(run.predictions["search"]):
+        pred = run.predictions[run.predictions["search"] == mode]
+        sel = run.selected[run.selected["search"] == mode]["params"]
+        chosen = json.loads(sel.iloc[0]) if sel.nunique() == 1 else "per fold (see selected)"
+        parameters = _plain_json({"features": resolved, "classifier": chosen, "preprocessing": prep})
+        for r in _score_rows(pred, by_dataset=by_dataset):
+            rows.append({"method": m.name, "search": mode, "parameters": parameters, **r})
+    first = run.predictions[run.predictions["search"] == run.predictions["search"].iloc[0]]
+    for r in _baseline_rows(first, by_dataset=by_dataset):
+        rows.append({"method": "baseline", "search": "counts", "parameters": "{}", **r})
+    table = pd.DataFrame(rows)
+    table.insert(2, "protocol", protocol)
+    table.insert(4, "classifier", classifier)
+    table = table[["dataset", "method", "protocol", "search", "classifier", "metric", "value", "average",
+                   "parameters"]]
+    config = {
+        "method": m.name, "method_params": resolved, "feature_dim": int(X.shape[1]),
+        "protocol": protocol, "train": train, "test": test, "classifier": classifier,
+        "classifier_params": dict(classifier_params or {}), "search": search, "grid": _grid_repr(grid_used),
+        "preprocessing": prep, "metric": metric, "seed": seed, "corpus": corpus.name,
+        "datasets": corpus.datasets, "corpus_info": json.loads(_plain_json(corpus.info)),
+        "n_samples": len(corpus), "classes": {str(k): int(v) for k, v in corpus.class_counts().items()},
+        "search_stats": {k: v for k, v in run.stats.items() if isinstance(v, (int, float, str))},
+        "seconds": round(time.perf_counter() - t0, 3), "versions": versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    return Results(table=table, predictions=run.predictions, selected=run.selected, config=config,
+                   search_scores=run.search_scores, notes=run.notes)
+
+
+# =========================================================================== Table 3
+def table3(corpora, methods: Sequence[str] = ("baseline", "lbp_top", "mdmo", "sparse_mdmo"), *,
+           search: str = "thesis", return_results: bool = False, **kwargs):
+    """Thesis Table 3: accuracy and macro F1 of methods x datasets, published numbers alongside.
+
+    Parameters
+    ----------
+    corpora : Corpus, str, or a sequence / mapping of them
+        The datasets (names are loaded with :func:`mer_lab.datasets.registry.load`).
+    methods : sequence of str
+        Methods to run (rows).
+    search : str
+        Search mode whose scores fill the table (``"thesis"`` is what the thesis reports).
+    return_results : bool
+        Also return the :class:`Results` of every (method, dataset).
+    **kwargs
+        Passed to :func:`run_experiment` (protocol, classifier, params, n_jobs, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: method. Columns: a MultiIndex (metric in {"accuracy", "f1"}, dataset,
+        source in {"mer_lab", "thesis"}); ``thesis`` holds thesis Table 3 where the
+        dataset is one it reports (SMIC, CASME, CASME II, SAMM), otherwise NaN.
+    """
+    if isinstance(corpora, Mapping):
+        items = list(corpora.items())
+    elif isinstance(corpora, (str,)) or hasattr(corpora, "samples"):
+        items = [(None, corpora)]
+    else:
+        items = [(None, c) for c in corpora]
+    loaded = []
+    for label, c in items:
+        c = _resolve_corpus(c)
+        loaded.append((label or (c.datasets[0] if len(c.datasets) == 1 else c.name), c))
+    records = []
+    results = {}
+    for name, corpus in loaded:
+        for method in methods:
+            res = run_experiment(corpus, method, search=search, **kwargs)
+            results[(method, name)] = res
+            if method == "baseline":  # thesis Table 3's baseline: majority class from the counts
+                sc = res.baseline()
+            else:
+                sc = res.scores(search if search in res.searches else res.searches[0])
+            published = PUBLISHED.get((_canonical(name), method), (math.nan, math.nan))
+            for metric, key, pub in (("accuracy", "accuracy", published[0]), ("f1", "macro_f1", published[1])):
+                records.append({"method": method, "metric": metric, "dataset": name, "source": "mer_lab",
+                                "value": sc[key]})
+                records.append({"method": method, "metric": metric, "dataset": name, "source": "thesis",
+                                "value": pub})
+    frame = pd.DataFrame(records)
+    table = frame.pivot_table(index="method", columns=["metric", "dataset", "source"], values="value",
+                              aggfunc="first", dropna=False)
+    table = table.reindex(index=list(methods))
+    order = [(m, d, s) for m in ("accuracy", "f1") for d, _c in loaded for s in ("mer_lab", "thesis")]
+    table = table.reindex(columns=pd.MultiIndex.from_tuples(order, names=["metric", "dataset", "source"]))
+    return (table, results) if return_results else table

@@ -1,0 +1,49 @@
+"""Features and searches on a Dask LocalCluster give the single-process numbers."""
+
+import numpy as np
+import pytest
+
+from mer_lab import methods as M
+from mer_lab.datasets.synthetic import make_corpus
+from mer_lab.evaluation.experiment import compute_features, run_experiment
+
+distributed = pytest.importorskip("distributed")
+
+
+def block_means(cube, *, grid=2):
+    v = np.asarray(cube.values, dtype=float)
+    d = v.max(axis=0) - v.min(axis=0)
+    h, w = d.shape
+    return np.array([d[i * h // grid:(i + 1) * h // grid, j * w // grid:(j + 1) * w // grid].mean()
+                     for i in range(grid) for j in range(grid)])
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None)
+    c = distributed.Client(cluster, timeout="20s")
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()
+
+
+def test_dask_run_matches_single_process(client):
+    M.register_method(M.Method(name="test_range", title="range", function=block_means, defaults={"grid": 2},
+                               preprocessing="standard"), replace=True)
+    try:
+        corpus = make_corpus(n_subjects=4, clips_per_subject=4, size=32, fps=30,
+                             classes=["happiness", "surprise"], seed=1)
+        local_X, _ = compute_features(corpus, "test_range", cache=False, progress=False)
+        dask_X, _ = compute_features(corpus, "test_range", cache=False, progress=False, client=client)
+        np.testing.assert_array_equal(local_X, dask_X)
+        kw = dict(search="nested", grid="small", progress=False, cache=False, features=(local_X, ["a"] * 4))
+        local = run_experiment(corpus, "test_range", **kw)
+        remote = run_experiment(corpus, "test_range", client=client, **kw)
+        for mode in ("thesis", "nested"):
+            assert local.scores(mode) == remote.scores(mode)
+        np.testing.assert_array_equal(local.predictions["predicted"], remote.predictions["predicted"])
+        assert local.selected["params"].tolist() == remote.selected["params"].tolist()
+    finally:
+        M.unregister_method("test_range")

@@ -1,0 +1,150 @@
+"""Experiments end to end on a tiny synthetic corpus with a test-registered feature."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mer_lab import methods as M
+from mer_lab.cache import DiskCache
+from mer_lab.datasets.synthetic import make_corpus
+from mer_lab.evaluation.experiment import PUBLISHED, Results, compute_features, run_experiment, table3
+from mer_lab.evaluation.metrics import baseline_scores, macro_f1
+
+CALLS = {"n": 0}
+
+
+def motion_energy(cube, *, grid=2):
+    """Mean absolute frame difference in a grid x grid layout: a cheap motion feature."""
+    CALLS["n"] += 1
+    v = np.asarray(cube.values, dtype=float)
+    d = np.abs(np.diff(v, axis=0)).mean(axis=0)
+    h, w = d.shape
+    return np.array([d[i * h // grid:(i + 1) * h // grid, j * w // grid:(j + 1) * w // grid].mean()
+                     for i in range(grid) for j in range(grid)])
+
+
+@pytest.fixture(scope="module")
+def toy_method():
+    m = M.Method(name="test_motion", title="motion energy", function=motion_energy, defaults={"grid": 2},
+                 schema=(M.Param("grid", "int", 2, low=1, high=8),), preprocessing="standard")
+    M.register_method(m, replace=True)
+    yield m
+    M.unregister_method("test_motion")
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return make_corpus(n_subjects=4, clips_per_subject=5, size=32, fps=30, classes=["happiness", "surprise"],
+                       seed=3)
+
+
+def test_features_are_cached_per_sample(tmp_path, corpus, toy_method):
+    cache = DiskCache(tmp_path)
+    CALLS["n"] = 0
+    X1, names = compute_features(corpus, "test_motion", cache=cache, progress=False)
+    assert X1.shape == (len(corpus), 4) and CALLS["n"] == len(corpus)
+    assert names == [f"test_motion_{i}" for i in range(4)]
+    X2, _ = compute_features(corpus, "test_motion", cache=cache, progress=False)
+    assert CALLS["n"] == len(corpus)                         # second run: all from the cache
+    np.testing.assert_array_equal(X1, X2)
+    X3, _ = compute_features(corpus, "test_motion", params={"grid": 3}, cache=cache, progress=False)
+    assert X3.shape[1] == 9 and CALLS["n"] == 2 * len(corpus)    # other parameters: recomputed
+    other = make_corpus(n_subjects=4, clips_per_subject=5, size=32, fps=30, classes=["happiness", "surprise"],
+                        seed=4)
+    X4, _ = compute_features(other, "test_motion", cache=cache, progress=False)
+    assert CALLS["n"] == 3 * len(corpus)                     # same sample names, another corpus: recomputed
+    assert not np.array_equal(X1, X4)
+    compute_features(corpus, "test_motion", cache=False, progress=False)
+    assert CALLS["n"] == 4 * len(corpus)
+
+
+def test_parallel_features_equal_serial(tmp_path, corpus, toy_method):
+    a, _ = compute_features(corpus, "test_motion", cache=False, progress=False)
+    b, _ = compute_features(corpus, "test_motion", cache=DiskCache(tmp_path), progress=False, n_jobs=2)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_run_experiment_tables_and_predictions(corpus, toy_method):
+    res = run_experiment(corpus, "test_motion", search="nested", grid="small", progress=False, cache=False,
+                         seed=7)
+    t = res.table
+    assert list(t.columns) == ["dataset", "method", "protocol", "search", "classifier", "metric", "value",
+                               "average", "parameters"]
+    assert set(t["search"]) == {"thesis", "nested", "counts"}
+    assert set(t["average"]) == {"pooled", "per_fold"}
+    for mode in ("thesis", "nested"):
+        p = res.predictions[res.predictions["search"] == mode]
+        assert sorted(p["uid"]) == sorted(corpus.uids)
+        assert res.scores(mode)["macro_f1"] == pytest.approx(macro_f1(p["true"], p["predicted"]))
+    b = baseline_scores(corpus.class_counts())
+    assert res.baseline() == pytest.approx({k: b[k] for k in ("accuracy", "macro_f1", "weighted_f1", "uf1",
+                                                              "uar")})
+    summary = res.summary()
+    assert list(summary.index) == ["thesis", "nested", "baseline", "gap (thesis - nested)"]
+    assert summary.loc["gap (thesis - nested)", "macro_f1"] == pytest.approx(
+        summary.loc["thesis", "macro_f1"] - summary.loc["nested", "macro_f1"])
+    c = res.config
+    assert c["seed"] == 7 and c["method"] == "test_motion" and c["search"] == "nested"
+    assert {"mer_lab", "numpy", "scikit-learn"} <= set(c["versions"])
+    assert c["grid"]["settings"] == 48 and c["preprocessing"] == "standard"
+    assert len(res.confusion("nested")) == 2
+
+
+def test_results_files_round_trip(tmp_path, corpus, toy_method):
+    res = run_experiment(corpus, "test_motion", search="thesis", grid="small", progress=False, cache=False)
+    path = res.to_csv(tmp_path / "out" / "r.csv")
+    head = path.read_text().splitlines()[:2]
+    assert head[0].startswith("#") and head[1].startswith("# config: ")
+    config = json.loads(head[1][len("# config: "):])
+    assert config["seed"] == 0 and "versions" in config
+    back = pd.read_csv(path, comment="#")
+    pd.testing.assert_frame_equal(back[["metric", "value"]], res.table[["metric", "value"]].reset_index(drop=True))
+    again = Results.from_json(res.to_json(tmp_path / "r.json"))
+    assert again.config["method"] == "test_motion"
+    assert again.scores() == pytest.approx(res.scores())
+    pred = pd.read_csv(res.to_csv(tmp_path / "p.csv", what="predictions"), comment="#")
+    assert len(pred) == len(corpus)
+
+
+def test_precomputed_features_and_fixed_parameters(corpus, toy_method):
+    X, names = compute_features(corpus, "test_motion", cache=False, progress=False)
+    res = run_experiment(corpus, "test_motion", features=(X, names), classifier="knn", search="none",
+                         classifier_params={"n_neighbors": 1}, progress=False)
+    assert res.config["classifier_params"] == {"n_neighbors": 1}
+    assert set(res.predictions["search"]) == {"none"}
+    with pytest.raises(ValueError, match="rows"):
+        run_experiment(corpus, "test_motion", features=(X[:3], names), progress=False)
+
+
+def test_baseline_method_is_the_majority_class(corpus):
+    unbalanced = corpus.filter(np.arange(len(corpus)) != 0)    # 9 / 10: a unique majority
+    res = run_experiment(unbalanced, "baseline", progress=False)
+    assert res.config["classifier"] == "majority"
+    b = baseline_scores(unbalanced.class_counts())
+    assert res.baseline()["accuracy"] == pytest.approx(b["accuracy"])
+
+
+def test_table3_layout_with_published_numbers(corpus, toy_method):
+    tab = table3({"casme2": corpus, "mine": corpus}, methods=["baseline", "test_motion"], grid="small",
+                 progress=False, cache=False)
+    assert list(tab.index) == ["baseline", "test_motion"]
+    assert tab.columns.names == ["metric", "dataset", "source"]
+    assert tab[("accuracy", "casme2", "thesis")]["baseline"] == PUBLISHED[("casme2", "baseline")][0]
+    assert tab[("f1", "casme2", "thesis")]["baseline"] == PUBLISHED[("casme2", "baseline")][1]
+    assert np.isnan(tab[("f1", "mine", "thesis")]["baseline"])
+    b = baseline_scores(corpus.class_counts())
+    assert tab[("f1", "mine", "mer_lab")]["baseline"] == pytest.approx(b["macro_f1"])
+    assert 0 <= tab[("accuracy", "mine", "mer_lab")]["test_motion"] <= 1
+
+
+def test_bad_arguments(corpus, toy_method):
+    with pytest.raises(ValueError, match="protocol"):
+        run_experiment(corpus, "test_motion", protocol="leave_one_out", progress=False)
+    with pytest.raises(ValueError, match="method"):
+        run_experiment(corpus, "no_such_method", progress=False)
+    with pytest.raises(ValueError, match="at least two datasets"):
+        run_experiment(corpus, "test_motion", protocol="cross", progress=False, cache=False)
+    with pytest.raises(ValueError, match="no parameter"):
+        compute_features(corpus, "test_motion", params={"cells": 3}, progress=False)

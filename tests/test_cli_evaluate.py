@@ -1,0 +1,109 @@
+"""``mer-lab evaluate``, ``table3`` and ``features`` end to end on a tiny synthetic corpus."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from mer_lab import methods as M
+from mer_lab.cli import main
+
+TINY = ["--dataset", "synthetic", "--load", "n_subjects=4", "--load", "clips_per_subject=4", "--load", "size=32",
+        "--load", "fps=30", "--load", "classes=[happiness, surprise]", "--quiet", "--no-cache"]
+
+
+def peak_to_peak(cube, *, grid=2):
+    v = np.asarray(cube.values, dtype=float)
+    d = v.max(axis=0) - v.min(axis=0)
+    h, w = d.shape
+    return np.array([d[i * h // grid:(i + 1) * h // grid, j * w // grid:(j + 1) * w // grid].mean()
+                     for i in range(grid) for j in range(grid)])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cli_method():
+    M.register_method(M.Method(name="cli_range", title="range", function=peak_to_peak, defaults={"grid": 2},
+                               schema=(M.Param("grid", "int", 2, low=1, high=8),), preprocessing="standard"),
+                      replace=True)
+    yield
+    M.unregister_method("cli_range")
+
+
+def test_evaluate_prints_scores_and_writes_results(tmp_path, capsys):
+    out = tmp_path / "results.csv"
+    pred = tmp_path / "pred.csv"
+    code = main(["evaluate", *TINY, "--method", "cli_range", "--search", "nested", "--grid", "small",
+                 "--seed", "3", "--out", str(out), "--predictions", str(pred)])
+    assert code == 0
+    text = capsys.readouterr().out
+    for word in ("accuracy", "macro F1", "UF1", "UAR", "thesis", "nested", "baseline", "gap"):
+        assert word in text
+    config = json.loads(out.read_text().splitlines()[1][len("# config: "):])
+    assert config["seed"] == 3 and config["search"] == "nested" and "versions" in config
+    table = pd.read_csv(out, comment="#")
+    assert {"thesis", "nested", "counts"} == set(table["search"])
+    assert len(pd.read_csv(pred, comment="#")) == 2 * 16
+
+
+def test_evaluate_json_output_and_params(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["evaluate", *TINY, "--method", "cli_range", "--param", "grid=3", "--classifier", "knn",
+                 "--search", "none", "--classifier-param", "n_neighbors=3", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["config"]["method_params"]["grid"] == 3 and doc["config"]["feature_dim"] == 9
+    assert doc["config"]["classifier_params"] == {"n_neighbors": 3}
+
+
+def test_features_command_writes_netcdf_and_csv(tmp_path, capsys):
+    nc = tmp_path / "f.nc"
+    assert main(["features", *TINY, "--method", "cli_range", "--out", str(nc)]) == 0
+    da = xr.open_dataarray(nc, engine="scipy")
+    assert da.dims == ("sample", "feature") and da.shape == (16, 4)
+    assert set(np.asarray(da["label"].values).astype(str)) == {"happiness", "surprise"}
+    da.close()
+    csv = tmp_path / "f.csv"
+    assert main(["features", *TINY, "--method", "cli_range", "--out", str(csv)]) == 0
+    frame = pd.read_csv(csv, index_col="uid")
+    assert frame.shape == (16, 4 + 4) and set(frame["label"]) == {"happiness", "surprise"}
+
+
+def test_table3_command(tmp_path, capsys):
+    out = tmp_path / "t3.csv"
+    assert main(["table3", "--datasets", "synthetic", "--load", "n_subjects=4", "--load", "clips_per_subject=4",
+                 "--load", "size=32", "--load", "fps=30", "--methods", "baseline", "cli_range", "--grid", "small",
+                 "--quiet", "--no-cache", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Accuracy" in text and "F1" in text and "cli_range" in text
+    frame = pd.read_csv(out, index_col=0)
+    assert list(frame.index) == ["baseline", "cli_range"]
+
+
+def test_help_is_complete(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--dataset", "--method", "--protocol", "--search", "--classifier", "--out", "--seed",
+                   "--workers", "--scheduler", "--grid", "--preprocessing", "--param"):
+        assert option in text
+    assert "lbp_top" in text and "nested" in text
+
+
+def test_bad_options_list_valid_values(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", "--dataset", "synthetic", "--method", "cli_range", "--protocol", "leave-one-out"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "loso" in err and "lovo" in err and "megc" in err
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--dataset", "nosuchdata", "--method", "cli_range"])
+    assert "casme2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--dataset", "synthetic", "--method", "cli_range", "--workers", "2", "--scheduler", "x"])
+    assert "not allowed with" in capsys.readouterr().err
+    assert main(["evaluate", *TINY, "--method", "cli_range", "--param", "cells=3"]) == 2
+    assert "no parameter" in capsys.readouterr().err
+    assert main(["features", *TINY, "--method", "cli_range", "--out", "f.xlsx"]) == 2
+    assert ".nc" in capsys.readouterr().err
