@@ -107,8 +107,9 @@ def corpus_extraction(corpus, cubes, engines, tvl1_subset):
     for engine in engines:
         uids = corpus.uids if engine != "tvl1" else corpus.uids[:tvl1_subset]
         row = []
+        tmp = tempfile.TemporaryDirectory(prefix="bench-flow-")
         for threads in (1, 2):
-            store = DiskCache(tempfile.mkdtemp(prefix="bench-flow-"))
+            store = DiskCache(Path(tmp.name) / f"threads{threads}")
 
             def one(uid, store=store):
                 f = fl.flow_pair(cubes[uid], engine=engine, cache=store)
@@ -124,6 +125,7 @@ def corpus_extraction(corpus, cubes, engines, tvl1_subset):
         t0 = time.perf_counter()
         feats = [one(u) for u in uids]
         row.append(time.perf_counter() - t0)
+        tmp.cleanup()
         results[engine] = np.array(feats)
         note = f"  (first {len(uids)} clips; x{len(corpus) / len(uids):.0f} for the corpus)" if len(uids) < len(corpus) else ""
         print(f"{engine:10s} {len(uids):5d} {row[0]:13.2f}s {row[1]:14.2f}s {row[2]:7.2f}s{note}")
