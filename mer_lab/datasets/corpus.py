@@ -345,7 +345,9 @@ def composite(corpora: Sequence[Corpus], *, name: str = "composite", mapping=Non
             fn = truths[row["dataset"]]
             return None if fn is None else fn(row)
 
-    info = {"parts": names}
+    # the parts' own info (seeds, difficulty, variants) stays part of the composite's
+    # identity, so caches keyed on corpus.info never confuse two differently made parts
+    info = {"parts": names, "part_info": {p.name: p.info for p in parts}}
     return Corpus(samples.reset_index(drop=True), loader=loader, name=name, truth=truth, issues=issues, info=info)
 
 
