@@ -447,7 +447,7 @@ def _union_box(boxes):
     return int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())
 
 
-def solve_expression(rx, ry, expressions, weights, *, margin: int, iterations: int = 2):
+def solve_expression(rx, ry, expressions, weights, *, margin: int, iterations: int | None = None):
     """Solve ``p + sum_e w_e D_e(p) = r`` for ``p`` (frame-pixel coordinates, in place).
 
     ``rx``, ``ry`` (H, W) float32 are the head-corrected positions. Only the pixels whose
@@ -462,6 +462,8 @@ def solve_expression(rx, ry, expressions, weights, *, margin: int, iterations: i
     d = sum(e.grid[y0:y1, x0:x1] * w for e, w in active)
     g = sum(e.jacobian[y0:y1, x0:x1] * w for e, w in active)
     reach = max(float(abs(w)) * e.amplitude for e, w in active) + 1.0
+    if iterations is None:  # two chord steps reach ~0.03 px for micro amplitudes, large ones need three
+        iterations = 2 if reach <= 3.0 else 3
     # frame pixels whose r falls in the support box (canvas -> frame coords), widened by the reach
     lo_x, hi_x = x0 - margin - reach, x1 - margin + reach
     lo_y, hi_y = y0 - margin - reach, y1 - margin + reach

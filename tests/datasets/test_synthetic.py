@@ -178,6 +178,23 @@ def test_each_action_unit_moves_its_region_in_the_anatomical_direction(au):
         assert np.abs(expr.at(far[region])).max() < 1e-9
 
 
+@pytest.mark.parametrize("aus, amplitude", [([(12, "", 1.0), (6, "", 0.7)], 1.5), ([(1, "", 1.0), (2, "", 1.0)], 4.0),
+                                             ([(24, "", 1.0)], 2.0)])
+def test_renderer_inverts_the_forward_map(aus, amplitude):
+    """Each frame pixel q shows the base point p with T(p + D(p)) = q (to a few hundredths of a pixel)."""
+    face = _face(seed=3)
+    expr = _motion.make_expression(face, aus, amplitude)
+    assert np.hypot(*expr.frame_grid().T).max() == pytest.approx(amplitude)
+    head = _motion.HeadMotion(np.array([0.7]), np.array([-0.4]), np.array([1.5]), face.centre)
+    yy, xx = np.mgrid[0:96, 0:96].astype(np.float32)
+    mx, my = head.inverse_maps(xx, yy)
+    px, py = _motion.solve_expression(mx[0], my[0], [expr], [1.0], margin=face.margin)
+    p = np.stack([px, py], axis=-1).astype(float)
+    q = head.forward(0, p + expr.at(p))
+    err = np.hypot(*(q - np.stack([xx, yy], axis=-1)).T)
+    assert err.max() < 0.05 and err.mean() < 0.005
+
+
 def test_inner_and_outer_brow_raisers_differ_where_they_pull_most():
     face = _face()
     au1 = _motion.make_expression(face, [(1, "", 1.0)], 1.0).at(face.landmarks[[21, 17]])
