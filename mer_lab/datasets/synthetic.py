@@ -399,11 +399,12 @@ class _Source:
     def _init_caches(self):
         self._faces: dict[int, FaceModel] = {}
         self._clips: OrderedDict = OrderedDict()
+        self._truths: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        for k in ("_faces", "_clips", "_lock"):
+        for k in ("_faces", "_clips", "_truths", "_lock"):
             state.pop(k, None)
         return state
 
@@ -464,6 +465,20 @@ class _Source:
 
     def truth(self, row) -> xr.Dataset:
         spec = self.spec(row)
+        with self._lock:
+            hit = self._truths.get(spec.sample)
+            if hit is not None:
+                self._truths.move_to_end(spec.sample)
+                return hit.copy(deep=True)
+        ds = self._make_truth(spec)
+        if self.cache_clips > 0:
+            with self._lock:
+                self._truths[spec.sample] = ds
+                while len(self._truths) > self.cache_clips:
+                    self._truths.popitem(last=False)
+        return ds.copy(deep=True)
+
+    def _make_truth(self, spec: ClipSpec) -> xr.Dataset:
         face, expr, profile, dyn = self.parts(spec)
         return _truth_dataset(face, [expr], [profile], dyn, n_frames=spec.n_frames, fps=self.fps,
                               first_frame=self.first_frame, onset=spec.onset, apex=spec.apex, offset=spec.offset,
@@ -612,7 +627,8 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
     first_frame : int
         Frame number of each clip's first frame (>= 0).
     cache_clips : int
-        How many rendered clips to keep in memory (0 disables the cache).
+        How many rendered clips (and ground truths) to keep in memory (0 disables the
+        cache). Cached items are handed out as copies.
 
     Returns
     -------
@@ -631,6 +647,18 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
     normalised so that ``max |D| = amplitude`` on the pixel grid. The intensity profile is
     ``a(t) = (1 - cos(pi (t - onset) / (apex - onset))) / 2`` on the rise and the mirror
     image on the fall. Frame ``t`` shows base point ``p`` at ``T_t(p + a(t) D(p))``.
+
+    References
+    ----------
+    .. [1] P. Ekman, W. V. Friesen, *Facial Action Coding System*, Consulting
+       Psychologists Press, 1978 (the action units).
+    .. [2] W.-J. Yan et al., "CASME II: An improved spontaneous micro-expression
+       database and the baseline evaluation", PLoS ONE 9(1), 2014,
+       doi:10.1371/journal.pone.0086041 (class names and proportions of "casme2").
+    .. [3] X. Li et al., "A spontaneous micro-expression database: Inducement,
+       collection and baseline", IEEE FG 2013, doi:10.1109/FG.2013.6553717 ("smic").
+    .. [4] A. K. Davison et al., "SAMM: A spontaneous micro-facial movement dataset",
+       IEEE Trans. Affective Computing 9(1), 2018, doi:10.1109/TAFFC.2016.2573832 ("samm").
 
     Examples
     --------

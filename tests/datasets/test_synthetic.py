@@ -103,6 +103,11 @@ def test_cache_hands_out_copies():
     first = corpus.cube(0)
     first.values[:] = 0
     assert corpus.cube(0).values.max() > 0
+    truth = corpus.ground_truth(0)
+    truth["flow_apex"].values[:] = 0
+    truth["landmarks"].values[:] = 0
+    again = corpus.ground_truth(0)
+    assert np.abs(again["flow_apex"].values).max() > 0 and again["landmarks"].values.min() > 0
 
 
 def test_corpus_survives_pickling():
