@@ -12,9 +12,10 @@ fields), ``a_e(t)`` in [0, 1] its temporal profile, and ``T_t`` the head pose (a
 by ``theta_t`` about the face centre ``c`` followed by a translation ``(dx_t, dy_t)``):
 ``T_t(p) = R(theta_t) (p - c) + c + (dx_t, dy_t)``.
 
-Frame ``t`` is the neutral image sampled backwards, ``I_t(q) = B(P_t^{-1}(q))``; the inverse
-of the expression part is found by the fixed-point iteration ``p <- r - a D(p)`` (a
-contraction: micro-expression fields have gradients far below 1).
+Frame ``t`` is the neutral image sampled backwards, ``I_t(q) = B(P_t^{-1}(q))``: the head
+part is inverted analytically (``r = T_t^{-1}(q)``), the expression part by solving
+``p + a D(p) = r`` with Newton (chord) steps on the gridded field; fields are kept smooth
+enough (largest gradient 0.6) for the warp to be invertible.
 
 Each action-unit field is a sum of compactly supported smooth bumps
 ``w (1 - rho^2)^3`` (``rho`` the elliptical distance to an anchor point, zero beyond the
@@ -43,7 +44,6 @@ __all__ = [
     "HeadMotion",
     "render",
     "solve_expression",
-    "bilinear",
 ]
 
 # iBUG-68 left/right mirror pairs (image left <-> image right)
@@ -409,36 +409,6 @@ class HeadMotion:
 
 
 # --------------------------------------------------------------------------- rendering
-def bilinear(images: np.ndarray, mx: np.ndarray, my: np.ndarray, index=None) -> np.ndarray:
-    """Exact bilinear sampling, edges clamped (float32).
-
-    ``images`` is (H, W) or a stack (K, H, W); ``mx``, ``my`` give the positions (any shape,
-    in the images' pixel coordinates); ``index`` (broadcastable to ``mx``'s leading
-    axis) picks the image of the stack for each position.
-    """
-    images = np.asarray(images, np.float32)
-    if images.ndim == 2:
-        images = images[None]
-    _, h, w = images.shape
-    mx = np.clip(mx, 0.0, w - 1.0)
-    my = np.clip(my, 0.0, h - 1.0)
-    x0 = np.minimum(np.floor(mx), np.float32(w - 2))
-    y0 = np.minimum(np.floor(my), np.float32(h - 2))
-    fx = mx - x0
-    fy = my - y0
-    i = y0.astype(np.intp) * w + x0.astype(np.intp)
-    if index is not None:
-        idx = np.asarray(index, np.intp)
-        i += (idx * (h * w)).reshape(idx.shape + (1,) * (i.ndim - idx.ndim))
-    flat = images.ravel()
-    top = flat[i]
-    top += (flat[i + 1] - top) * fx
-    bottom = flat[i + w]
-    bottom += (flat[i + w + 1] - bottom) * fx
-    top += (bottom - top) * fy
-    return top
-
-
 def _union_box(boxes):
     boxes = [b for b in boxes if b is not None]
     if not boxes:
