@@ -113,7 +113,7 @@ KNOBS = ("noise", "drift", "rotation", "blink", "flicker", "amplitude")
 # Anchor points of the difficulty scale; numbers in between are interpolated linearly.
 #            level  noise  drift  rotation  blink  flicker  amp_lo  amp_hi
 _ANCHORS = np.array([
-    [0.00, 0.0, 0.0, 0.00, 0.00, 0.000, 1.5, 3.0],
+    [0.00, 0.0, 0.0, 0.00, 0.00, 0.000, 1.2, 2.5],
     [0.25, 1.0, 0.2, 0.15, 0.10, 0.005, 1.2, 2.5],
     [0.50, 2.0, 0.4, 0.25, 0.25, 0.015, 0.7, 1.8],
     [1.00, 5.0, 3.0, 2.00, 0.50, 0.040, 0.2, 0.6],
@@ -128,7 +128,7 @@ def difficulty_knobs(difficulty="default", *, noise=None, drift=None, rotation=N
     Parameters
     ----------
     difficulty : {"easy", "default", "hard"} or float in [0, 1]
-        0 is a clean corpus (no distractors, large motions); "easy" = 0.25,
+        0 is a clean corpus (no distractors, the easy level's motions); "easy" = 0.25,
         "default" = 0.5, "hard" = 1. Numbers in between interpolate the knobs linearly.
     noise : float, optional
         Standard deviation of the Gaussian sensor noise, grey levels (>= 0).
