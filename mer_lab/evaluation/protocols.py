@@ -22,7 +22,7 @@ a hyper-parameter search) through a protocol and returns fold-level predictions.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
