@@ -373,18 +373,20 @@ def clip_landmarks(cube, landmarks="auto") -> np.ndarray:
     ----------
     cube : xarray.DataArray
         A cube (or a flow sequence carrying landmarks in ``attrs``).
-    landmarks : array_like, {"auto", "attrs", "detect"} or callable
+    landmarks : array_like, {"auto", "attrs", "detect"}, None or callable
         * an array ``(68, 2)`` (or ``(T, 68, 2)``, of which the first frame is used);
         * ``"attrs"``: ``cube.attrs["landmarks"]`` (same shapes; may be flattened);
         * ``"detect"``: dlib's 68-point model on the first frame
           (:func:`mer_lab.preprocess.face.landmarks`; optional extra ``mer_lab[faces]``);
-        * ``"auto"``: ``"attrs"`` when present, otherwise ``"detect"``;
+        * ``"auto"`` (or ``None``): ``"attrs"`` when present, otherwise ``"detect"``;
         * a callable ``f(cube) -> (68, 2)``, e.g. :func:`corpus_landmarks`.
 
     Returns
     -------
     ndarray, shape (68, 2), float64
     """
+    if landmarks is None:
+        landmarks = "auto"
     if callable(landmarks):
         return _landmark_value(landmarks(cube), "landmarks (returned by the callable)")
     if isinstance(landmarks, str):
@@ -533,7 +535,8 @@ def mdmo_frames(data, *, landmarks="auto", engine: str = "tvl1", align: bool = T
     if _is_flow(data):
         if n_frames is not None:
             raise ValueError("n_frames (TIM) applies to cubes of frames, not to precomputed flows")
-        lm = clip_landmarks(data, "attrs" if isinstance(landmarks, str) and landmarks == "auto" else landmarks)
+        lm = clip_landmarks(data, "attrs" if landmarks is None or (isinstance(landmarks, str) and landmarks == "auto")
+                            else landmarks)
         return _frames_from_flows(data, lm, align=align, n_bins=n_bins, brow_offset=brow_offset,
                                   drop_first="auto")
     cube = validate_cube(data, name="data", min_frames=2)

@@ -342,6 +342,7 @@ def test_landmarks_come_from_arrays_attrs_callables_and_corpora():
         clip_landmarks(cube, "attrs")
     cube.attrs["landmarks"] = LM.ravel().tolist()
     np.testing.assert_array_equal(clip_landmarks(cube, "auto"), LM)
+    np.testing.assert_array_equal(clip_landmarks(cube, None), LM)
     np.testing.assert_array_equal(clip_landmarks(cube, lambda c: LM + 2), LM + 2)
     with pytest.raises(ValueError, match="landmarks"):
         clip_landmarks(cube, np.zeros((5, 2)))
@@ -406,3 +407,33 @@ def test_mdmo_from_frames_accepts_cached_matrices_in_several_forms():
 def test_stable_points_are_13_landmarks_off_the_rois_motion():
     assert len(set(STABLE_POINTS)) == 13
     assert mdmo_mod.MDMO_CODE_VERSION
+
+
+def test_ground_truth_motion_of_the_synthetic_corpus_lands_in_the_right_rois():
+    synthetic = pytest.importorskip("mer_lab.datasets.synthetic")
+    rng = np.random.default_rng(0)
+    found = {}
+    for emotion in ("happiness", "surprise"):
+        corpus = synthetic.make_corpus(n_subjects=1, clips_per_subject=1, classes=[emotion], seed=5)
+        for uid in corpus.uids:
+            truth = corpus.ground_truth(uid)
+            onset = truth.attrs["onset"]
+            lm = truth["landmarks"].sel(time=truth["frame"] == onset).values[0]
+            flow = truth["flow_apex_expression"].values
+            # the exact field is exactly zero outside the AUs; a whisper of noise gives those
+            # pixels a direction as any real flow does, so that zeros do not win the vote
+            flow = flow + rng.normal(0, 0.01, flow.shape)
+            found[uid, emotion] = main_directions(flow, roi_masks(lm, flow.shape[1:]))[0]
+    for (uid, emotion), out in found.items():
+        rho = dict(zip(ROI_NAMES, out[:, 0]))
+        deg = dict(zip(ROI_NAMES, np.degrees(out[:, 1])))
+        if emotion == "happiness":            # AU12: lip corners outward and up
+            assert 180 < deg["lip_corner_R"] < 270 and 270 < deg["lip_corner_L"] < 360, uid
+            assert rho["lip_corner_R"] > 0.2 and rho["lip_corner_L"] > 0.2
+            assert max(rho[f"{b}_{s}"] for b in ("inner_brow", "mid_brow", "outer_brow") for s in "RL") < 0.05
+        else:                                   # AU1+2: brows straight up
+            for name in ("inner_brow", "mid_brow", "outer_brow"):
+                for side in "RL":
+                    assert abs(deg[f"{name}_{side}"] - 270) < 15, (uid, name, side)
+                    assert rho[f"{name}_{side}"] > 0.1
+            assert rho["lip_corner_R"] < 0.05 and rho["lip_corner_L"] < 0.05
