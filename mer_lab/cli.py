@@ -15,6 +15,7 @@ __all__ = ["main", "build_parser"]
 COMMAND_MODULES = [
     "mer_lab.datasets.cli",
     "mer_lab.evaluation.cli",
+    "mer_lab.spotting.cli",
 ]
 
 

@@ -100,7 +100,7 @@ def _check_blocks(blocks) -> tuple[int, int]:
 
 
 def lbp_block_histograms(cube, *, blocks=(6, 6), radius: float = 1, points: int = 8,
-                         mapping: str = "u2") -> np.ndarray:
+                         mapping: str = "u2", smooth: float = 0.0) -> np.ndarray:
     """LBP histograms of each block of each frame.
 
     Codes are computed per frame (XY plane) with :func:`skimage.feature.local_binary_pattern`
@@ -122,18 +122,23 @@ def lbp_block_histograms(cube, *, blocks=(6, 6), radius: float = 1, points: int 
         ``"u2"``: uniform patterns, each rotation its own bin (``P (P - 1) + 3`` bins, 59 for
         ``P = 8``); ``"riu2"``: rotation-invariant uniform patterns (``P + 2`` bins);
         ``"none"``: all ``2**P`` codes.
+    smooth : float
+        Standard deviation in pixels of a Gaussian blur applied to each frame before the
+        codes are computed; 0 (default) leaves the frames as they are.
 
     Returns
     -------
     numpy.ndarray, shape (time, rows * cols, bins)
         Histograms normalised to sum 1 per block; blocks in row-major order.
     """
+    import cv2
     from skimage.feature import local_binary_pattern
 
     rows, cols = _check_blocks(blocks)
     radius = check_number("radius", radius, low=0, low_open=True)
     points = check_int("points", points, low=1, high=24)
     check_choice("mapping", mapping, list(LBP_MAPPINGS))
+    smooth = check_number("smooth", smooth, low=0)
     frames = _grey_frames(cube)
     n, height, width = frames.shape
     margin = int(np.ceil(radius))
@@ -157,7 +162,10 @@ def lbp_block_histograms(cube, *, blocks=(6, 6), radius: float = 1, points: int 
         # scikit-image warns about float images; frames are used as given, on purpose.
         warnings.simplefilter("ignore", UserWarning)
         for t in range(n):
-            codes = local_binary_pattern(frames[t], points, radius, method)
+            frame = frames[t]
+            if smooth > 0:
+                frame = cv2.GaussianBlur(frame.astype(np.float32), (0, 0), smooth, borderType=cv2.BORDER_REFLECT)
+            codes = local_binary_pattern(frame, points, radius, method)
             codes = codes[margin:height - margin, margin:width - margin].astype(np.int64).ravel()
             hist = np.bincount(offsets + codes, minlength=n_blocks * n_bins)
             out[t] = hist.reshape(n_blocks, n_bins)
@@ -205,7 +213,7 @@ def _resolve_k(cube, k, me_length) -> int:
 
 
 def feature_difference(cube, *, k: int | None = None, blocks=(6, 6), top: int | None = None,
-                       radius: float = 1, points: int = 8, mapping: str = "u2",
+                       radius: float = 1, points: int = 8, mapping: str = "u2", smooth: float = 0.0,
                        me_length: float = MEAN_ME_LENGTH_S) -> xr.DataArray:
     """Contrasted feature difference ``C`` of a clip (Moilanen et al. 2014).
 
@@ -222,8 +230,11 @@ def feature_difference(cube, *, k: int | None = None, blocks=(6, 6), top: int | 
         ``M``, the number of most-changed blocks averaged into ``F``. Default a third of
         the blocks (12 of 36), as in the paper, which keeps local movements from being
         diluted by the still parts of the face.
-    radius, points, mapping
-        LBP parameters, see :func:`lbp_block_histograms`.
+    radius, points, mapping, smooth
+        LBP parameters, see :func:`lbp_block_histograms`. In flat regions of a face the
+        LBP codes of neighbouring pixels hang on tiny grey-level differences, so sensor
+        noise alone changes the histograms; ``smooth`` (a Gaussian blur, e.g. 1.5 px)
+        makes ``F`` less noisy at some cost in sensitivity. The paper uses none.
     me_length : float
         Mean ME duration in seconds used for the default ``k``.
 
@@ -282,13 +293,14 @@ def feature_difference(cube, *, k: int | None = None, blocks=(6, 6), top: int | 
             f"the clip has {n} frames; the contrast with k={k} needs at least 4k+1 = {4 * k + 1} "
             f"(lower k or pass a longer clip)"
         )
-    hist = lbp_block_histograms(cube, blocks=(rows, cols), radius=radius, points=points, mapping=mapping)
+    hist = lbp_block_histograms(cube, blocks=(rows, cols), radius=radius, points=points, mapping=mapping,
+                                smooth=smooth)
     f = _difference(hist, k, top)
     c = _contrast(f, k)
     return _curve(cube, c, name="contrast", long_name="feature difference contrast",
                   extra={"difference": f},
                   attrs=dict(k=k, top=top, blocks=(rows, cols), radius=float(radius), points=points,
-                             mapping=mapping, method="feature_difference"))
+                             mapping=mapping, smooth=float(smooth), method="feature_difference"))
 
 
 def _curve(cube, values, *, name, long_name, attrs, extra=None, units="1") -> xr.DataArray:
@@ -402,7 +414,7 @@ def _enforce_distance(peaks: np.ndarray, values: np.ndarray, distance: int) -> n
 
 def spot_intervals(cube, *, p: float = 0.5, k: int | None = None, distance: int | None = None,
                    blocks=(6, 6), top: int | None = None, radius: float = 1, points: int = 8,
-                   mapping: str = "u2", me_length: float = MEAN_ME_LENGTH_S) -> pd.DataFrame:
+                   mapping: str = "u2", smooth: float = 0.0, me_length: float = MEAN_ME_LENGTH_S) -> pd.DataFrame:
     """Spot rapid facial movements in a long clip by feature difference.
 
     :func:`feature_difference` followed by :func:`intervals_from_curve`.
@@ -413,7 +425,7 @@ def spot_intervals(cube, *, p: float = 0.5, k: int | None = None, distance: int 
         A long clip of an aligned face.
     p : float in [0, 1]
         Threshold parameter: ``T = mean(C) + p (max(C) - mean(C))``.
-    k, blocks, top, radius, points, mapping, me_length
+    k, blocks, top, radius, points, mapping, smooth, me_length
         See :func:`feature_difference`.
     distance : int, optional
         Smallest separation between spotted peaks in frames; default ``k``.
@@ -435,5 +447,5 @@ def spot_intervals(cube, *, p: float = 0.5, k: int | None = None, distance: int 
     [[25, 30, 35]]
     """
     curve = feature_difference(cube, k=k, blocks=blocks, top=top, radius=radius, points=points,
-                               mapping=mapping, me_length=me_length)
+                               mapping=mapping, smooth=smooth, me_length=me_length)
     return intervals_from_curve(curve, p=p, distance=distance)

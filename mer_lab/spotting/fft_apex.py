@@ -77,7 +77,7 @@ def _taper(window: int, taper: str) -> np.ndarray:
 
 def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float = 0.1,
                taper: str = "hann", static: bool = False, measure: str = "energy",
-               me_length: float = MEAN_ME_LENGTH_S) -> xr.DataArray:
+               normalise: bool = True, me_length: float = MEAN_ME_LENGTH_S) -> xr.DataArray:
     """High-frequency energy of a clip around every frame (3-D FFT per block).
 
     Parameters
@@ -112,6 +112,10 @@ def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float 
         Sum squared magnitudes (``"energy"``, default: robust to sensor noise, which
         spreads over all frequencies) or magnitudes (``"amplitude"``, the summed
         amplitudes of the paper).
+    normalise : bool
+        Scale each frame to the clip's mean grey level first (default True), so that a
+        global illumination change or flicker, which multiplies the whole face, the
+        fine texture included, does not pass for movement.
     me_length : float
         Mean ME duration in seconds for the default window.
 
@@ -138,8 +142,9 @@ def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float 
     :math:`q = 2` (energy) or 1 (amplitude), ``N`` the number of voxels in a window.
     The apex is the frame of largest :math:`E` (Li et al. 2018): the movement of an ME
     puts energy at temporal frequencies that a still face lacks. The taper and the
-    removal of the still part are this implementation's choices (see ``taper`` and
-    ``static``); ``taper="none", static=True, measure="amplitude"`` is the plain
+    removal of the still part, like the grey-level normalisation, are this
+    implementation's choices (see ``taper``, ``static`` and ``normalise``);
+    ``taper="none", static=True, measure="amplitude", normalise=False`` is the plain
     method.
 
     References
@@ -164,8 +169,9 @@ def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float 
     cutoff = check_number("cutoff", cutoff, low=0, high=np.sqrt(3) / 2, high_open=True)
     check_choice("taper", taper, TAPERS)
     check_choice("measure", measure, MEASURES)
-    if not isinstance(static, (bool, np.bool_)):
-        raise ValueError(f"static must be True or False, got {static!r}")
+    for flag, value in (("static", static), ("normalise", normalise)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{flag} must be True or False, got {value!r}")
     if window is None:
         window = default_window(cube.attrs["fps"], me_length=me_length)
     window = check_int("window", window, low=2)
@@ -176,6 +182,10 @@ def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float 
         raise ValueError(f"blocks={(rows, cols)} do not fit in frames of {width}x{height} pixels")
     y0, x0 = (height - rows * bh) // 2, (width - cols * bw) // 2
     frames = frames[:, y0:y0 + rows * bh, x0:x0 + cols * bw]
+    if normalise:
+        means = frames.mean(axis=(1, 2), keepdims=True, dtype=np.float64)
+        if np.all(means > 0):
+            frames = (frames * (means.mean() / means)).astype(np.float32)
     before = window // 2
     padded = np.pad(frames, ((before, window - 1 - before), (0, 0), (0, 0)), mode="reflect")
     weights = _taper(window, taper)
@@ -186,7 +196,8 @@ def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float 
     return _curve(cube, energy, name="energy", long_name=f"high-frequency {measure}",
                   attrs=dict(window=window, k=default_interval(cube.attrs["fps"], me_length=me_length),
                              blocks=(rows, cols), cutoff=cutoff,
-                             taper=taper, static=bool(static), measure=measure, method="fft_apex"),
+                             taper=taper, static=bool(static), measure=measure, normalise=bool(normalise),
+                             method="fft_apex"),
                   units=units)
 
 
@@ -289,7 +300,7 @@ def _energy_fast(padded, *, n, window, grid, cutoff, weights, static, measure) -
 
 def fft_apex(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float = 0.1,
              onset: int | None = None, offset: int | None = None, restrict: bool = True,
-             taper: str = "hann", static: bool = False, measure: str = "energy",
+             taper: str = "hann", static: bool = False, measure: str = "energy", normalise: bool = True,
              me_length: float = MEAN_ME_LENGTH_S) -> tuple[int, xr.DataArray]:
     """The apex frame of a clip by 3-D FFT high-frequency energy (Li et al. 2018).
 
@@ -297,7 +308,7 @@ def fft_apex(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float = 
     ----------
     cube : xarray.DataArray, dims (time, y, x)
         A clip of an aligned face.
-    window, blocks, cutoff, taper, static, measure, me_length
+    window, blocks, cutoff, taper, static, measure, normalise, me_length
         See :func:`fft_energy`.
     onset, offset : int, optional
         Dataset frame numbers bounding the search; default the cube's ``onset`` and
@@ -327,7 +338,7 @@ def fft_apex(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float = 
     """
     validate_cube(cube)
     energy = fft_energy(cube, window=window, blocks=blocks, cutoff=cutoff, taper=taper, static=static,
-                        measure=measure, me_length=me_length)
+                        measure=measure, normalise=normalise, me_length=me_length)
     if onset is None and restrict:
         onset = cube.attrs.get("onset")
     if offset is None and restrict:
@@ -345,7 +356,7 @@ def fft_apex(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float = 
 def fft_spot_intervals(cube, *, p: float = 0.5, window: int | None = None, blocks=(6, 6),
                        cutoff: float = 0.1, distance: int | None = None, k: int | None = None,
                        taper: str = "hann", static: bool = False, measure: str = "energy",
-                       me_length: float = MEAN_ME_LENGTH_S) -> pd.DataFrame:
+                       normalise: bool = True, me_length: float = MEAN_ME_LENGTH_S) -> pd.DataFrame:
     """Spot movements in a long clip from the peaks of the high-frequency energy.
 
     The energy curve of :func:`fft_energy` is thresholded like the feature-difference
@@ -358,7 +369,7 @@ def fft_spot_intervals(cube, *, p: float = 0.5, window: int | None = None, block
         A long clip of an aligned face.
     p : float in [0, 1]
         Threshold parameter.
-    window, blocks, cutoff, taper, static, measure, me_length
+    window, blocks, cutoff, taper, static, measure, normalise, me_length
         See :func:`fft_energy`.
     distance : int, optional
         Smallest separation between peaks in frames; default ``k``.
@@ -373,7 +384,7 @@ def fft_spot_intervals(cube, *, p: float = 0.5, window: int | None = None, block
         at the peak).
     """
     energy = fft_energy(cube, window=window, blocks=blocks, cutoff=cutoff, taper=taper, static=static,
-                        measure=measure, me_length=me_length)
+                        measure=measure, normalise=normalise, me_length=me_length)
     if k is None:
         k = energy.attrs["k"]
     return intervals_from_curve(energy, p=p, k=k, distance=distance)
