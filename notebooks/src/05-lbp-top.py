@@ -485,13 +485,13 @@ hv.Bars(moved, kdims=[hv.Dimension("change"), hv.Dimension("method")],
 # looks at, while the gradient histograms move a little. The light ramp and the noise
 # tell another story. On smooth skin neighbouring pixels differ by a grey level or less,
 # so a ramp that adds a fraction of a grey level per pixel, or a little noise, reorders
-# many of them and flips their bits: LBP-TOP moves most under the ramp, and much under
-# noise. HOG-TOP, whose votes are weighted by gradient strength, is the least disturbed
-# by both; HIGO-TOP counts a faint gradient as much as a strong edge, so noise moves it
-# most. The thesis (after Li et al.) calls HIGO the more robust of the two to changes of
-# illumination, since a dim and a bright edge vote alike; this smooth synthetic face,
-# whose gradients are mostly faint, does not show that advantage. Claims like this one
-# are worth checking on your own data.
+# many of them and flips their bits: on this clip LBP-TOP moves most under the ramp, and
+# much under noise. HOG-TOP, whose votes are weighted by gradient strength, is the least
+# disturbed by both; HIGO-TOP counts a faint gradient as much as a strong edge, so noise
+# moves it most. The thesis (after Li et al.) calls HIGO the more robust of the two to
+# changes of illumination, since a dim and a bright edge vote alike; this smooth synthetic
+# face, whose gradients are mostly faint, does not show that advantage. Claims like this
+# one are worth checking on your own data.
 
 # %% [markdown]
 # ## 5. Play with the parameters
@@ -568,9 +568,9 @@ floor = hv.HLine(scores.loc["majority baseline", "macro F1"]).opts(color="gray",
 (bars * floor).opts(frame_width=420, frame_height=240, title=f"LOSO macro F1 on {corpus.name} (dashed: majority)")
 
 # %% [markdown]
-# On the synthetic corpus (6 subjects, 12 clips per class) every descriptor is well above
-# the baseline, and the ranking moves when you change the seed: with 36 clips, a single
-# clip is almost 3 points of accuracy. Such small checks tell you that a pipeline
+# On the synthetic corpus (6 subjects, 12 clips per class) the descriptors land above the
+# baseline, but their ranking moves when you change the corpus's `seed`: with 36 clips, a
+# single clip is almost 3 points of accuracy. Such small checks tell you that a pipeline
 # *works*; only the full protocol (chapter 10) tells you which method is *better*.
 
 # %% [markdown]
