@@ -83,6 +83,7 @@ def prepare(cube, n_frames=10):
     return tim(cube, n_frames) if n_frames else cube
 
 
+# %%
 AXES = {"x": "x (px)", "y": "y (px)", "t": "t (frame)"}
 
 
@@ -130,11 +131,14 @@ def grid(values, labels, title, cmap="gray"):
             * text.opts(text_color="red", text_font_size="12pt"))
 
 
+# %%
 where = [(1, 2), (0, 2), (0, 1), (0, 0), (1, 0), (2, 0), (2, 1), (2, 2)]
 bit_img, bit_txt = np.full((3, 3), 0.5), [["", "", ""] for _ in range(3)]
 for p, ((r, c), b) in enumerate(zip(where, bits)):
     bit_img[r, c], bit_txt[r][c] = b, f"{b} (p={p})"
 bit_txt[1][1] = f"code\n{code}"
+
+# %%
 grid(patch, patch.astype(str).tolist(), "grey levels") + grid(bit_img, bit_txt, "bits: neighbour >= centre?", "Blues")
 
 # %% [markdown]
@@ -173,6 +177,8 @@ mine = lbp_image(frame)
 rounded = lbp.lbp_top_codes(clip, neighbours="rounded")["XY"].values[0]
 interp = lbp.lbp_top_codes(clip, neighbours="interpolated")["XY"].values[0]
 skimage_codes = local_binary_pattern(frame, 8, 1)[1:-1, 1:-1]
+
+# %%
 print("numpy == mer_lab rounded:        ", np.array_equal(mine, rounded))
 print("scikit-image == mer_lab interp.: ", np.array_equal(skimage_codes, interp))
 print(f"rounded and interpolated codes agree at {np.mean(rounded == interp):.0%} of the pixels")
@@ -211,6 +217,8 @@ print(f"{uniform.sum()} uniform codes of 256")
 u2 = np.full(256, 58)
 u2[uniform] = np.arange(58)
 riu2 = np.where(uniform, code_bits.sum(axis=1), 9)
+
+# %%
 codes_u2 = lbp.lbp_top_codes(clip, neighbours="rounded", mapping="u2")["XY"].values[0]
 codes_riu2 = lbp.lbp_top_codes(clip, neighbours="rounded", mapping="riu2")["XY"].values[0]
 print("u2 table == mer_lab:", np.array_equal(u2[mine], codes_u2),
@@ -270,6 +278,8 @@ xt = clip.values[:, y0, :].astype(float)
 yt = clip.values[:, :, x0].astype(float)
 lim = max(np.abs(xt - xt[0]).max(), np.abs(yt - yt[0]).max())
 diff = dict(cmap="RdBu_r", clabel="change (grey levels)", clim=(-lim, lim), height=140)
+
+# %%
 apex_view = image(clip.values[apex], "apex frame", cmap="gray", clabel="grey level")
 apex_view = apex_view * hv.HLine(y0).opts(color="red") * hv.VLine(x0).opts(color="red")
 (apex_view + image(xt, f"XT slice, row y = {y0}", dims="xt", cmap="gray", clabel="grey level", height=140)
@@ -333,6 +343,8 @@ print(len(theirs), "features; same as mer_lab:", np.allclose(scratch, theirs))
 # %%
 names = [f"{b} {p}" for b in ("r0c0", "r0c1", "r1c0", "r1c1") for p in ("XY", "XT", "YT")]
 hist_rows = theirs.reshape(12, 59)
+
+# %%
 heat = hv.HeatMap([(k, names[i], hist_rows[i, k]) for i in range(12) for k in range(59)],
                   kdims=[hv.Dimension("bin", label="u2 bin"), hv.Dimension("row", label="block, plane")],
                   vdims=[hv.Dimension("share", label="share of the block's codes")])
@@ -417,6 +429,8 @@ FAMILY = {
     "HOG-TOP": (hog.hog_top, "gradient orientations, magnitude-weighted, 8 bins"),
     "HIGO-TOP": (hog.higo_top, "gradient orientations, unweighted, 8 bins"),
 }
+
+# %%
 sample_clips = [prepare(corpus.cube(u)) for u in corpus.uids[:4]]
 for func, _ in FAMILY.values():   # one call each first, so that one-off set-up costs are not timed
     func(sample_clips[0], blocks=(8, 8, 1))
@@ -428,6 +442,8 @@ for name, (func, keeps) in FAMILY.items():
     vectors = [func(c, blocks=(8, 8, 1)) for c in sample_clips]
     ms = 1000 * (time.perf_counter() - start) / len(sample_clips)
     rows.append({"method": name, "keeps": keeps, "features": vectors[0].size, "ms per clip": round(ms, 1)})
+
+# %%
 family = pd.DataFrame(rows).set_index("method")
 family
 
@@ -438,6 +454,8 @@ family
 
 # %%
 table = family.reset_index().assign(label_x=lambda d: d["features"] * 1.12)
+
+# %%
 points = hv.Points(table, kdims=[hv.Dimension("features", label="feature length"),
                                  hv.Dimension("ms per clip", label="time per clip (ms)")],
                    vdims=["method"]).opts(size=10, color="#1f77b4", tools=["hover"])
@@ -468,6 +486,8 @@ changes = {
     "light ramp 60-140 %": grey * np.linspace(0.6, 1.4, grey.shape[2]),
     "noise, 1 grey level": grey + np.random.default_rng(0).normal(0, 1, grey.shape),
 }
+
+# %%
 describe = {"LBP-TOP": lambda c: lbp.lbp_top(c, blocks=(4, 4, 1), neighbours="rounded"),
             "HOG-TOP": lambda c: hog.hog_top(c, blocks=(4, 4, 1)),
             "HIGO-TOP": lambda c: hog.higo_top(c, blocks=(4, 4, 1))}
@@ -515,6 +535,7 @@ def lbp_histogram(radius=1, points=8, mapping="u2", blocks=4, plane="XT"):
         title=f"{plane}, centre block of {blocks}x{blocks}x1: {v.size} features in all")
 
 
+# %%
 widgets.interact(lbp_histogram, radius=(1, 3), points=[4, 8, 12, 16], mapping=["u2", "riu2", "none"],
                  blocks=(1, 8), plane=["XY", "XT", "YT"]);
 
@@ -536,6 +557,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+
+# %%
 cubes = [prepare(cube) for _, cube in corpus.cubes()]
 y, groups = corpus.labels, corpus.groups
 print(len(cubes), "clips,", len(set(groups)), "subjects")
@@ -556,6 +579,7 @@ def loso(model, X):
     return {"accuracy": accuracy_score(y, pred), "macro F1": f1_score(y, pred, average="macro")}
 
 
+# %%
 results = {name: loso(make_pipeline(StandardScaler(), SVC(kernel="linear")), X) for name, X in features.items()}
 results["majority baseline"] = loso(DummyClassifier(strategy="most_frequent"), features["LBP-SIP"])
 scores = pd.DataFrame(results).T.round(3)

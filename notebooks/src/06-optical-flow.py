@@ -80,6 +80,7 @@ def prepare(cube):
     return cube
 
 
+# %%
 AXES = {"x": "x (px)", "y": "y (px)", "u": "u (px)", "v": "v (px)"}
 
 
@@ -209,10 +210,13 @@ def epe(estimate, u, v):
     return float(np.hypot(estimate[0] - u, estimate[1] - v)[8:-8, 8:-8].mean())
 
 
+# %%
 methods = {"Lucas-Kanade, one step": lambda a, b: lucas_kanade(a, b),
            "Farneback": lambda a, b: flow.optical_flow(a, b, engine="farneback"),
            "DIS": lambda a, b: flow.optical_flow(a, b, engine="dis"),
            "TV-L1": lambda a, b: flow.optical_flow(a, b, engine="tvl1")}
+
+# %%
 shifts = [0.25, 0.5, 1, 1.5, 2, 3, 4]                      # to the right; half as much upwards
 errors = [(name, np.hypot(s, s / 2), epe(f(frame0, ndi.shift(frame0, (-s / 2, s), mode="wrap")), s, -s / 2))
           for name, f in methods.items() for s in shifts]
@@ -269,9 +273,13 @@ for engine in flow.ENGINES:
             err = np.hypot(*(f - truth[u]))
             row.update({"EPE (px)": err.mean(), "EPE where moving (px)": err[moving].mean()})
         rows.append(row)
+
+# %%
 if truth is not None:
     rows += [{"engine": "zero flow", "ms per pair": 0.0, "EPE (px)": np.hypot(*truth[u]).mean(),
               "EPE where moving (px)": np.hypot(*truth[u])[np.hypot(*truth[u]) > 0.25].mean()} for u in test_uids]
+
+# %%
 engines = pd.DataFrame(rows).groupby("engine", sort=False).mean().round(3)
 engines
 
@@ -306,6 +314,7 @@ def show_flow(engine=ENGINE, sample=corpus.uids[0]):
     return panels.cols(2)
 
 
+# %%
 widgets.interact(show_flow, engine=list(flow.ENGINES), sample=corpus.uids);
 
 # %% [markdown]
@@ -329,6 +338,8 @@ uid = labels.index[labels.eq("surprise")][0] if labels.eq("surprise").any() else
 cube = prepare(corpus.cube(uid))
 curves = {align: apex_curve.flow_magnitude_curve(cube, reference="onset", span="clip", align=align, engine=ENGINE)
           for align in ("none", "affine")}
+
+# %%
 peak = int(curves["affine"]["frame"].values[np.argmax(curves["affine"].values)])
 print(f"{cube.attrs.get('sample')}: aligned curve peaks at frame {peak}; annotated apex {cube.attrs.get('apex')}")
 (viz.magnitude_over_time(curves["none"], title="raw flow", width=330)
@@ -450,6 +461,8 @@ names = [f"{i + 1} {name}" for i, name in enumerate(hoof.hoof_bin_names(8, centr
 bars = [(label, name, value) for label, u_id in one_per_class.items()
         for name, value in zip(names, hoof.hoof(prepare(corpus.cube(u_id)), bins=8, centred=True,
                                                 align="affine", engine=ENGINE))]
+
+# %%
 hv.Bars(bars, kdims=["class", hv.Dimension("direction")],
         vdims=[hv.Dimension("share", label="share of the flow magnitude")]).opts(
     multi_level=True, frame_width=720, frame_height=240, xrotation=90, tools=["hover"],
@@ -473,6 +486,8 @@ direction = np.minimum(((np.arctan2(aligned[1], aligned[0]) + np.pi) // (2 * np.
 local = np.bincount((block * n_bins + direction).ravel(), weights=np.hypot(*aligned).ravel(),
                     minlength=rows_ * cols_ * n_bins).reshape(rows_ * cols_, n_bins)
 local /= local.sum(axis=1, keepdims=True)
+
+# %%
 strain_aligned = flow.optical_strain(aligned)
 weight = np.bincount(block.ravel(), weights=strain_aligned.ravel(), minlength=rows_ * cols_)
 feature = (local * weight[:, None]).ravel()
@@ -517,6 +532,8 @@ hv.RGB(picture[::-1], bounds=(-0.5, -0.5, SIZE - 0.5, SIZE - 0.5)).opts(
 first_to_apex = flow.flow_pair(cube, start="first", end="apex", engine=ENGINE).values
 aligned_apex, _ = mdmo.align_flow(first_to_apex, first_landmarks)
 masks = rois.roi_masks(first_landmarks, aligned_apex.shape[1:])
+
+# %%
 k_roi = rois.ROI_NAMES.index("inner_brow_R")
 du, dv = aligned_apex[0][masks[k_roi]], aligned_apex[1][masks[k_roi]]
 theta = np.mod(np.arctan2(dv, du), 2 * np.pi)
@@ -525,6 +542,8 @@ main = np.bincount(bins, minlength=8).argmax()
 in_main = bins == main
 rho_mine = np.hypot(du, dv)[in_main].mean()
 theta_mine = np.mod(np.arctan2(np.sin(theta[in_main]).sum(), np.cos(theta[in_main]).sum()), 2 * np.pi)
+
+# %%
 print(f"inner_brow_R: main bin {main}, rho = {rho_mine:.3f} px, theta = {np.degrees(theta_mine):.1f} deg")
 print("mer_lab:", mdmo.main_directions(aligned_apex, masks)[0, k_roi].round(3))
 
@@ -541,6 +560,8 @@ centres = np.array([(xs[m].mean(), ys[m].mean()) for m in masks])
 arrows = hv.VectorField((centres[:, 0], centres[:, 1], main_dirs[:, 1], main_dirs[:, 0] / main_dirs[:, 0].max()),
                         kdims=["x", "y"], vdims=["angle", "relative rho"]).opts(
     magnitude="relative rho", rescale_lengths=False, scale=1 / 12, color="red", line_width=2, pivot="tail")
+
+# %%
 apex_frame = image(cube.values[k["apex"]], "MDMO main directions at the apex", cmap="gray",
                    clabel="grey level", width=420).opts(colorbar=False)
 apex_frame * arrows
@@ -553,6 +574,8 @@ apex_frame * arrows
 # %%
 frames_matrix = mdmo.mdmo_frames(cube, landmarks=landmarks, engine=ENGINE)
 rho = frames_matrix.sel(quantity="rho")
+
+# %%
 hv.HeatMap([(int(f), r, float(val)) for f, row in zip(rho["frame"].values, rho.values)
             for r, val in zip(rois.ROI_NAMES, row)],
            kdims=[hv.Dimension("frame", label="frame number"), hv.Dimension("roi", label="ROI")],
@@ -640,12 +663,15 @@ def principal_direction(w, n_iter=50):
     return xi, np.maximum(w @ xi, 0).mean()
 
 
+# %%
 seq = fdm.fdm_flow(cube, engine=ENGINE)                       # (T, 2, H, W), aligned, onset..offset
 side = SIZE // 8                                              # the block of an 8x8 grid that moves most
 moved = np.hypot(seq[:, 0], seq[:, 1]).sum(axis=0)[:8 * side, :8 * side].reshape(8, side, 8, side).sum(axis=(1, 3))
 r, c = np.unravel_index(moved.argmax(), moved.shape)
 cell = seq[:, :, r * side:(r + 1) * side, c * side:(c + 1) * side]
 w = cell.transpose(0, 2, 3, 1).reshape(-1, 2).astype(float)
+
+# %%
 xi, strength = principal_direction(w)
 xi_lib, strength_lib, _ = fdm.principal_directions(w, np.zeros(len(w), int))
 print("mine:", xi.round(3), round(strength, 4), " mer_lab:", xi_lib[0].round(3), strength_lib.round(4))
