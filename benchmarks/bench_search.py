@@ -32,10 +32,9 @@ def make_data(kind: str, seed: int = 0):
         X = rng.normal(size=(247, 72)) + 0.15 * rng.normal(size=(5, 72))[y]
         prep = "standard"
     else:  # MDMO-like: 36 weighted magnitudes in [0, 0.9] and 36 weighted angles in [0, 0.63)
-        base = np.concatenate([rng.uniform(0, 1, (5, 36)), rng.uniform(0, 2 * np.pi, (5, 36))], axis=1)
-        X = base[y] + np.concatenate([rng.normal(0, 0.3, (247, 36)), rng.normal(0, 1.5, (247, 36))], axis=1)
-        X[:, :36] = 0.9 * np.clip(X[:, :36], 0, 1)
-        X[:, 36:] = 0.1 * np.mod(X[:, 36:], 2 * np.pi)
+        rho = 0.2 * rng.uniform(0, 1, (5, 36))[y] + 0.8 * rng.uniform(0, 1, (247, 36))
+        theta = rng.uniform(0, 2 * np.pi, (5, 36))[y] + rng.normal(0, 2.5, (247, 36))
+        X = np.concatenate([0.9 * rho, 0.1 * np.mod(theta, 2 * np.pi)], axis=1)
         prep = "none"
     labels = np.array(["others", "disgust", "happiness", "repression", "surprise"])[y]
     return X, labels, groups, prep
