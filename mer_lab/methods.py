@@ -374,6 +374,10 @@ def list_methods():
                          for m in METHODS.values()]).set_index("method")
 
 
+# Dataset names of the loaders -> the names dataset defaults are filed under.
+_DATASET_ALIASES = {"smic_hs": "smic", "smic_vis": "smic", "smic_nir": "smic", "casme_ii": "casme2"}
+
+
 def method_params(method, *, dataset: str | None = None, **overrides) -> dict:
     """The full parameter set of a method: thesis defaults, dataset defaults, overrides.
 
@@ -402,7 +406,8 @@ def method_params(method, *, dataset: str | None = None, **overrides) -> dict:
     params.update(m.defaults)
     params.update(m.stage_defaults)
     if dataset is not None:
-        params.update(m.dataset_defaults.get(str(dataset).lower(), {}))
+        key = str(dataset).lower()
+        params.update(m.dataset_defaults.get(_DATASET_ALIASES.get(key, key), {}))
     valid = set(params) | {p.name for p in m.schema}
     unknown = sorted(set(overrides) - valid)
     if unknown:

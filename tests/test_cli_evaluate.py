@@ -107,3 +107,40 @@ def test_bad_options_list_valid_values(capsys):
     assert "no parameter" in capsys.readouterr().err
     assert main(["features", *TINY, "--method", "cli_range", "--out", "f.xlsx"]) == 2
     assert ".nc" in capsys.readouterr().err
+
+
+def _dataset_fixtures():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("dataset_fixtures_eval",
+                                                  Path(__file__).parent / "datasets" / "fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_megc_composite_from_the_command_line(tmp_path, monkeypatch, capsys):
+    """CASME II + SAMM + SMIC fixture trees in their release layouts, mapped to MEGC's 3 classes."""
+    fx = _dataset_fixtures()
+    fx.make_casme2(tmp_path / "CASME2")
+    fx.make_samm(tmp_path / "SAMM")
+    fx.make_smic(tmp_path / "SMIC")
+    monkeypatch.setenv("MER_LAB_DATA", str(tmp_path))
+    monkeypatch.delenv("MER_LAB_MANIFEST", raising=False)
+    out = tmp_path / "megc.csv"
+    with pytest.warns(UserWarning):
+        code = main(["evaluate", "--dataset", "casme2,samm,smic", "--mapping", "megc2019", "--protocol", "megc",
+                     "--method", "cli_range", "--classifier", "knn", "--search", "none",
+                     "--classifier-param", "n_neighbors=1", "--quiet", "--no-cache", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "per dataset (UF1 / UAR)" in text
+    table = pd.read_csv(out, comment="#")
+    assert {"all", "casme2", "samm", "smic_hs"} <= set(table["dataset"])
+    assert set(table["protocol"]) == {"megc"}
+    config = json.loads(out.read_text().splitlines()[1][len("# config: "):])
+    assert set(config["classes"]) == {"negative", "positive", "surprise"}
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--dataset", "casme2,nosuch", "--method", "cli_range"])
+    assert "invalid dataset nosuch" in capsys.readouterr().err

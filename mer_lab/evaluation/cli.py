@@ -51,6 +51,17 @@ def parse_assignments(items, *, option: str) -> dict:
     return out
 
 
+def _dataset_list(text: str) -> list[str]:
+    """argparse type of ``--dataset``: one name or several comma-separated, each a registered dataset."""
+    names = [t.strip() for t in str(text).split(",") if t.strip()]
+    valid = _dataset_names()
+    bad = [n for n in names if n not in valid]
+    if not names or bad:
+        raise argparse.ArgumentTypeError(f"invalid dataset {', '.join(bad) or repr(text)} (choose from "
+                                         f"{', '.join(valid)})")
+    return names
+
+
 def _add_data_options(p, *, multiple: bool = False):
     names = _dataset_names()
     if multiple:
@@ -58,8 +69,9 @@ def _add_data_options(p, *, multiple: bool = False):
                        help=f"datasets (columns); default {' '.join(_DEFAULT_TABLE3_DATASETS)}; "
                             f"choose from: {', '.join(names)}")
     else:
-        p.add_argument("--dataset", required=True, choices=names, metavar="NAME",
-                       help=f"dataset to load; one of: {', '.join(names)}")
+        p.add_argument("--dataset", required=True, type=_dataset_list, metavar="NAME[,NAME...]",
+                       help=f"dataset to load, or several comma-separated for a composite (e.g. "
+                            f"smic,casme2,samm with --mapping megc2019 --protocol megc); names: {', '.join(names)}")
         p.add_argument("--root", metavar="DIR", default=None,
                        help="folder of the dataset (default: data_manifest.yaml or $MER_LAB_DATA)")
     p.add_argument("--mapping", default=None, metavar="NAME",
@@ -189,14 +201,22 @@ def dask_client(workers: int | None = None, scheduler: str | None = None):
 
 
 def _load_corpus(name, *, root=None, mapping=None, load_args=None):
+    """Load one dataset, or a composite of several (``name`` a list), with an optional class mapping."""
+    from ..datasets.corpus import composite
     from ..datasets.registry import load
 
+    names = [name] if isinstance(name, str) else list(name)
+    if len(names) > 1 and root is not None:
+        raise ValueError("--root gives the folder of one dataset; for a composite set the folders in "
+                         "data_manifest.yaml or $MER_LAB_DATA")
     kwargs = dict(load_args or {})
-    corpus = load(name, root=root, **kwargs) if root is not None else load(name, **kwargs)
-    if mapping is not None:
-        corpus = corpus.map_classes(mapping)
+    parts = [load(n, root=root, **kwargs) if root is not None else load(n, **kwargs) for n in names]
+    if len(parts) == 1:
+        corpus = parts[0].map_classes(mapping) if mapping is not None else parts[0]
+    else:
+        corpus = composite(parts, name="+".join(names), mapping=mapping)
     if len(corpus) == 0:
-        raise ValueError(f"dataset {name!r} holds no samples after loading (mapping={mapping!r})")
+        raise ValueError(f"dataset {'+'.join(names)!r} holds no samples after loading (mapping={mapping!r})")
     return corpus
 
 
