@@ -167,7 +167,7 @@ def poly_grid(grid="thesis", *, n_features: int | None = None) -> PolyGrid:
     grid : str, mapping or PolyGrid
         ``"thesis"`` (6,400 settings, gamma step 0.01), ``"thesis_coarse"`` (640
         settings, gamma step 0.1: the thesis's grid for the large LBP-TOP and Sparse
-        MDMO features), ``"small"`` (96 settings, for demonstrations), ``"auto"``
+        MDMO features), ``"small"`` (48 settings, for demonstrations), ``"auto"``
         (``"thesis_coarse"`` when ``n_features`` > 1000, else ``"thesis"``), or a
         mapping with keys among degrees, coefs, gammas, Cs (missing axes take the thesis
         values).
@@ -727,8 +727,14 @@ def search_predict(X, y, *, groups, folds, classifier: str = "svm_poly", search:
     check_choice("classifier", classifier, list(CLASSIFIERS))
     check_choice("metric", metric, SELECTION_METRICS)
     X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or not np.isfinite(X).all():
+        raise ValueError(f"X must be a finite 2-D array (samples x features); got shape {X.shape} "
+                         f"with {int((~np.isfinite(X)).sum())} NaN or infinite values")
     y = np.asarray(y)
     groups = np.asarray(groups)
+    if y.shape != (X.shape[0],) or groups.shape != (X.shape[0],):
+        raise ValueError(f"y and groups must have one entry per row of X ({X.shape[0]}), got shapes "
+                         f"{y.shape} and {groups.shape}")
     classes, y_codes = np.unique(y, return_inverse=True)
     n_classes = classes.size
     rows, settings, engine = _settings_for(classifier, grid, params, search, X.shape[1])

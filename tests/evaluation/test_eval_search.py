@@ -229,6 +229,10 @@ def test_single_class_training_set_and_bad_arguments():
         S.search_predict(X, y, groups=groups, folds=folds, preprocessing="zscore")
     with pytest.raises(ValueError, match="two subjects"):
         S.search_predict(X, y, groups=groups, folds=folds, grid="small", search="nested")
+    X_bad = X.copy()
+    X_bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="1 NaN or infinite"):
+        S.search_predict(X_bad, y, groups=groups, folds=folds, grid="small")
 
 
 def test_search_none_uses_given_parameters():
