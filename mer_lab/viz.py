@@ -21,6 +21,17 @@ Optical flow figures
     Per-class average apex flow magnitude, one panel per class with ``n`` in the title
     (thesis Figure 4); the data come from
     :func:`mer_lab.features.flow.class_average_apex_flow`.
+
+Clip and comparison figures
+---------------------------
+:func:`clip_frame`
+    One frame of a cube, titled with its frame number and key-frame role.
+:func:`score_bars`
+    Scores of several methods as grouped bars with the majority baseline marked.
+:func:`per_class_heatmap`
+    F1 per class and method.
+:func:`confusion_heatmap`
+    A confusion matrix with counts written in the cells.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from __future__ import annotations
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh options; shows nothing)
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ._validate import check_int, check_number
@@ -39,6 +51,10 @@ __all__ = [
     "magnitude_over_time",
     "magnitude_frames",
     "class_average_maps",
+    "clip_frame",
+    "score_bars",
+    "per_class_heatmap",
+    "confusion_heatmap",
 ]
 
 _IMG = dict(invert_yaxis=True, data_aspect=1, xlabel="x (px)", ylabel="y (px)")
@@ -256,3 +272,104 @@ def class_average_maps(averages: xr.Dataset, *, variable: str = "magnitude", col
     reg = averages.attrs.get("registration", "none")
     title = f"Average apex flow {variable} per class ({units}; registration: {reg})"
     return hv.Layout(panels).cols(cols).opts(title=title)
+
+
+# --------------------------------------------------------------------------- clips and scores
+def clip_frame(cube, position: int, *, width: int = 320) -> hv.Image:
+    """Frame ``position`` (index along time) of a grey cube, titled with its frame number.
+
+    The title says ``onset``, ``apex`` or ``offset`` when the frame is one of them.
+    """
+    if not isinstance(cube, xr.DataArray) or cube.dims != ("time", "y", "x"):
+        raise TypeError("cube must be a grey cube with dims (time, y, x)")
+    position = check_int("position", position, low=0, high=cube.sizes["time"] - 1)
+    frame = int(cube["frame"].values[position])
+    roles = [k for k in ("onset", "apex", "offset") if cube.attrs.get(k) == frame]
+    title = f"frame {frame}" + (f" ({', '.join(roles)})" if roles else "")
+    img = _image(cube.values[position], label=str(cube.attrs.get("sample") or "clip"), vdim="intensity",
+                 units=str(cube.attrs.get("units", "grey level")), cmap="gray", width=width)
+    lo, hi = float(cube.values.min()), float(cube.values.max())
+    return img.opts(title=title, clim=(lo, hi if hi > lo else lo + 1))
+
+
+_METRIC_LABELS = {"accuracy": "accuracy", "macro_f1": "macro F1", "uf1": "UF1", "uar": "UAR"}
+
+
+def score_bars(scores, *, metrics=("accuracy", "macro_f1"), baseline: dict | None = None,
+               previous=None, width: int = 640) -> hv.Overlay:
+    """Grouped bars of scores per method, with the majority-class baseline as dashed lines.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per method with a ``method`` (or ``title``) column and metric columns, as
+        :class:`mer_lab.compare.Comparison` holds.
+    metrics : sequence of str
+        Metric columns to draw (``accuracy``, ``macro_f1``, ``uf1``, ``uar``).
+    baseline : dict, optional
+        Metric -> baseline value; drawn as a dashed line per metric.
+    previous : pandas.DataFrame, optional
+        An earlier ``scores`` table; its values are drawn as light bars labelled
+        ``"<metric> (before)"`` beside the current ones, so the change shows.
+    """
+    if scores is None or len(scores) == 0:
+        return hv.Overlay([hv.Bars([], kdims=["method", "metric"], vdims=["score"])])
+    metrics = [m for m in metrics if m in scores.columns]
+    long = scores.melt(id_vars=["method"], value_vars=metrics, var_name="metric", value_name="score")
+    long["metric"] = long["metric"].map(_METRIC_LABELS).fillna(long["metric"])
+    order = [_METRIC_LABELS.get(m, m) for m in metrics]
+    if previous is not None and len(previous):
+        prev = previous[previous["method"].isin(scores["method"])]
+        prev_long = prev.melt(id_vars=["method"], value_vars=[m for m in metrics if m in prev.columns],
+                              var_name="metric", value_name="score")
+        prev_long["metric"] = prev_long["metric"].map(_METRIC_LABELS).fillna(prev_long["metric"]) + " (before)"
+        long = pd.concat([long, prev_long], ignore_index=True)
+        order = [x for m in order for x in (m + " (before)", m)]
+    long["metric"] = pd.Categorical(long["metric"], categories=order, ordered=True)
+    long = long.sort_values(["metric"], kind="stable").assign(metric=lambda d: d["metric"].astype(str))
+    long["method"] = long["method"].astype(str)
+    bars = hv.Bars(long, kdims=[hv.Dimension("method", label="method"), "metric"],
+                   vdims=[hv.Dimension("score", range=(0, 1))]).opts(
+        frame_width=width, frame_height=260, tools=["hover"], multi_level=False, xrotation=30,
+        ylabel="score (0-1)", cmap=_bar_colours(order), color="metric", show_legend=True,
+        legend_position="top_left", title="Scores per method (dashed: majority-class baseline)")
+    overlay = bars
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+    for i, metric in enumerate(metrics):
+        if baseline and metric in baseline and np.isfinite(baseline[metric]):
+            overlay = overlay * hv.HLine(float(baseline[metric])).opts(
+                color=palette[i % 4], line_dash="dashed", line_width=2)
+    return overlay
+
+
+def _bar_colours(order) -> dict:
+    strong = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+    light = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896"]
+    current = [m for m in order if not m.endswith(" (before)")]
+    colours = {}
+    for i, m in enumerate(current):
+        colours[m] = strong[i % 4]
+        colours[m + " (before)"] = light[i % 4]
+    return colours
+
+
+def per_class_heatmap(per_class, *, width: int = 480) -> hv.HeatMap:
+    """F1 per class (x) and method (y) from a ``Comparison.per_class`` table."""
+    if per_class is None or per_class.empty:
+        return hv.HeatMap([], kdims=["class", "method"], vdims=["F1"])
+    long = per_class.rename_axis("method").reset_index().melt(id_vars="method", var_name="class", value_name="F1")
+    long["F1"] = long["F1"].astype(float).round(2)
+    heat = hv.HeatMap(long, kdims=["class", "method"], vdims=[hv.Dimension("F1", range=(0, 1))])
+    labels = hv.Labels(heat).opts(text_font_size="9pt", text_color="white")
+    return (heat.opts(cmap="viridis", colorbar=True, clim=(0, 1), frame_width=width, tools=["hover"],
+                      xrotation=30, title="F1 per class", xlabel="class", ylabel="method") * labels)
+
+
+def confusion_heatmap(confusion, *, title: str = "Confusion matrix", width: int = 300) -> hv.Overlay:
+    """A confusion matrix (rows true, columns predicted) with the counts in the cells."""
+    long = confusion.rename_axis("true").reset_index().melt(id_vars="true", var_name="predicted",
+                                                             value_name="count")
+    heat = hv.HeatMap(long, kdims=["predicted", "true"], vdims=["count"]).opts(
+        cmap="Blues", colorbar=True, frame_width=width, frame_height=width, tools=["hover"], xrotation=30,
+        title=title, xlabel="predicted class", ylabel="true class", invert_yaxis=True)
+    return heat * hv.Labels(heat).opts(text_font_size="10pt")

@@ -1,0 +1,85 @@
+"""The comparison layer behind the dashboard: settings in, scores out, cached by plain values."""
+
+import numpy as np
+import pytest
+
+from mer_lab import compare as mc
+
+SMALL = dict(n_subjects=4, clips_per_subject=5, size=48)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memory():
+    mc.clear_memory()
+    yield
+    mc.clear_memory()
+
+
+def test_compare_scores_every_method_with_the_baseline(tmp_path, monkeypatch):
+    monkeypatch.setenv("MER_LAB_CACHE", str(tmp_path))
+    choice = mc.CorpusChoice("synthetic", **SMALL)
+    result = mc.compare(choice, ["baseline", "hog_top"], classifier="knn",
+                        params={"hog_top": {"blocks": (2, 2, 1), "tim": 6}})
+    assert list(result.scores["method"]) == ["baseline", "hog_top"]
+    corpus = mc.get_corpus(choice)
+    counts = corpus.class_counts()
+    # the baseline row is the majority class of the tested samples
+    assert result.baseline["accuracy"] == pytest.approx(counts.max() / counts.sum())
+    assert set(result.per_class.columns) == set(corpus.classes)
+    cm = result.confusion("hog_top")
+    assert cm.to_numpy().sum() == len(corpus)
+
+
+def test_changing_a_setting_changes_the_scores_and_changes_reports_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("MER_LAB_CACHE", str(tmp_path))
+    choice = mc.CorpusChoice("synthetic", **SMALL)
+    params = {"hog_top": {"blocks": (2, 2, 1), "tim": 6}}
+    one = mc.compare(choice, ["hog_top"], params=params, classifier="knn", classifier_params={"n_neighbors": 1})
+    many = mc.compare(choice, ["hog_top"], params=params, classifier="knn", classifier_params={"n_neighbors": 7})
+    delta = mc.changes(one, many)
+    assert set(delta["metric"]) == {"accuracy", "macro_f1", "uf1", "uar"}
+    np.testing.assert_allclose(delta["delta"], delta["after"] - delta["before"])
+    assert delta["after"].tolist() == [float(many.scores.iloc[0][m]) for m in delta["metric"]]
+
+
+def test_results_are_memoised_by_plain_values(tmp_path, monkeypatch):
+    monkeypatch.setenv("MER_LAB_CACHE", str(tmp_path))
+    choice = mc.CorpusChoice("synthetic", **SMALL)
+    a = mc.run_method(choice, "hog_top", params={"blocks": (2, 2, 1), "tim": 6}, classifier="knn")
+    b = mc.run_method(mc.CorpusChoice("synthetic", **SMALL), "hog_top", params={"tim": 6, "blocks": (2, 2, 1)},
+                      classifier="knn")
+    assert a is b
+    assert mc.get_corpus(choice) is mc.get_corpus(mc.CorpusChoice("synthetic", **SMALL))
+
+
+def test_impossible_protocol_is_a_clear_error():
+    choice = mc.CorpusChoice("synthetic", **SMALL)
+    with pytest.raises(ValueError, match="no method could run"):
+        mc.compare(choice, ["hog_top"], protocol="cross", classifier="knn", cache=False)
+
+
+def test_synthetic_composite_has_three_databases_with_distinct_subjects():
+    corpus = mc.synthetic_composite(n_subjects=2, clips_per_subject=3, size=48)
+    assert corpus.datasets == ["synthetic_a", "synthetic_b", "synthetic_c"]
+    assert corpus.samples["group"].nunique() == 6
+    cube = corpus.cube(corpus.uids[-1])
+    assert cube.attrs["dataset"] == "synthetic_c"
+    assert cube.attrs["fps"] == 60
+    # parts made with different seeds hold different faces
+    a, b = corpus.cube(corpus.uids[0]), corpus.cube(corpus.uids[3])
+    assert not np.array_equal(a.values[0], b.values[0])
+
+
+def test_dataset_options_list_synthetic_and_grey_out_missing_real_ones(tmp_path, monkeypatch):
+    monkeypatch.delenv("MER_LAB_DATA", raising=False)
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text("datasets: {}\n")
+    options = mc.dataset_options(manifest=str(manifest)).set_index("name")
+    assert options.loc["synthetic", "usable"]
+    assert not options.loc["casme2", "usable"]
+    assert "licensed" in options.loc["casme2", "hint"]
+
+
+def test_unknown_search_lists_valid_ones():
+    with pytest.raises(ValueError, match="nested"):
+        mc.run_method(mc.CorpusChoice(**SMALL), "hog_top", search="best")
