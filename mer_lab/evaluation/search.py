@@ -31,8 +31,9 @@ How the grid is made fast
 * Values of C that cannot change the solution are fitted once. SMO starts at
   :math:`\\alpha = 0` and never increases the dual objective
   :math:`f(\\alpha) = \\frac12 \\alpha^T Q \\alpha - e^T \\alpha`, so every iterate has
-  :math:`\\frac12 \\lambda_{min} \\|\\alpha\\|^2 \\le e^T \\alpha \\le \\sqrt{l} \\|\\alpha\\|`,
-  i.e. :math:`\\alpha_i \\le 2 \\sqrt{l} / \\lambda_{min}`. When that bound is below C
+  :math:`\\lambda_{min} \\|\\alpha\\|^2 \\le 2 e^T \\alpha`, i.e. it lies in the ball
+  :math:`\\|\\alpha - e / \\lambda_{min}\\| \\le \\sqrt{l} / \\lambda_{min}` and
+  :math:`\\alpha_i \\le (1 + \\sqrt{l}) / \\lambda_{min}`. When that bound is below C
   the box constraint is never touched and libsvm takes the very same steps for every
   larger C. :math:`\\lambda_{min}` of the kernel is bounded from below without an
   eigen-decomposition per setting: the kernel expands into
@@ -368,7 +369,7 @@ def _poly_task(X, y_codes, n_classes, train, test, grid: PolyGrid, preprocessing
                     max_k = abs(gamma * max_diag_G + coef) ** degree
                     floor -= 2.0 * _FLOAT32_EPS * len(K_tr) * max_k
                     if floor > 0:
-                        threshold = _BOUND_SAFETY * 2.0 * math.sqrt(l_pair) / floor
+                        threshold = _BOUND_SAFETY * (1.0 + math.sqrt(l_pair)) / floor
                 base = ((idg * n_c + ic) * n_g + ig) * n_C
                 shared = None
                 for iC in order:
