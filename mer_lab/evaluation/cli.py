@@ -76,7 +76,9 @@ def _add_data_options(p, *, multiple: bool = False):
                        help="folder of the dataset (default: data_manifest.yaml or $MER_LAB_DATA)")
     p.add_argument("--mapping", default=None, metavar="NAME",
                    help="class mapping applied after loading: 'native' or a name of "
-                        "mer_lab.datasets.CLASS_MAPPINGS (megc2019, casme2_5, samm_5, smic_3)")
+                        "mer_lab.datasets.CLASS_MAPPINGS (megc2019, casme2_5, samm_5, smic_3)"
+                        + ("; default: the thesis's classes (casme2_5 for CASME II, native for the others)"
+                           if multiple else ""))
     p.add_argument("--load", action="append", default=[], metavar="KEY=VALUE",
                    help="extra loader argument, repeatable (e.g. --load n_subjects=8 for the synthetic corpus, "
                         "--load frames=cropped for CASME II)")
@@ -297,13 +299,17 @@ def run_table3(args) -> int:
     from .experiment import table3
     from .protocols import ProtocolWarning
 
+    from .experiment import THESIS_MAPPINGS
+
     load_args = parse_assignments(args.load, option="--load")
-    corpora = {name: _load_corpus(name, mapping=args.mapping, load_args=load_args) for name in args.datasets}
+    clf_params = parse_assignments(args.classifier_param, option="--classifier-param") or None
+    corpora = {name: _load_corpus(name, mapping=args.mapping or THESIS_MAPPINGS.get(name), load_args=load_args)
+               for name in args.datasets}
     with dask_client(args.workers, args.scheduler) as client, warnings.catch_warnings():
         warnings.simplefilter("ignore", ProtocolWarning)
         table = table3(corpora, methods=args.methods, search=args.search, protocol=args.protocol,
                        train=_split_names(args.train), test=_split_names(args.test), classifier=args.classifier,
-                       grid=args.grid, preprocessing=args.preprocessing, metric=args.metric, seed=args.seed,
+                       classifier_params=clf_params, grid=args.grid, preprocessing=args.preprocessing, metric=args.metric, seed=args.seed,
                        progress=not args.quiet, cache=not args.no_cache, n_jobs=args.jobs, client=client)
     with pd.option_context("display.width", 200, "display.max_columns", 50, "display.float_format",
                            "{:.4f}".format):

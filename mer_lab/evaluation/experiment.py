@@ -35,6 +35,7 @@ from .search import PREPROCESSING, SEARCHES, PolyGrid, poly_grid, thesis_gammas
 __all__ = [
     "PUBLISHED",
     "PUBLISHED_MEGC",
+    "THESIS_MAPPINGS",
     "Results",
     "compute_features",
     "run_experiment",
@@ -55,6 +56,10 @@ PUBLISHED: dict[tuple[str, str], tuple[float, float]] = {
 }
 #: MEGC 2019 composite (UF1, UAR) of published baselines.
 PUBLISHED_MEGC: dict[str, tuple[float, float]] = {"lbp_top": (0.5882, 0.5785), "biwoof": (0.6296, 0.6227)}
+
+#: Class sets of thesis Table 3: CASME II without its fear and sadness clips (5 classes);
+#: SMIC, CASME and SAMM with their own classes.
+THESIS_MAPPINGS = {"casme2": "casme2_5"}
 
 _ALIASES = {"smichs": "smic", "smic": "smic", "casme": "casme", "casmei": "casme", "casme2": "casme2",
             "casmeii": "casme2", "samm": "samm"}
@@ -534,7 +539,8 @@ def table3(corpora, methods: Sequence[str] = ("baseline", "lbp_top", "mdmo", "sp
     Parameters
     ----------
     corpora : Corpus, str, or a sequence / mapping of them
-        The datasets (names are loaded with :func:`mer_lab.datasets.registry.load`).
+        The datasets (names are loaded with :func:`mer_lab.datasets.registry.load`, CASME II
+        with the 5-class mapping of the thesis, :data:`THESIS_MAPPINGS`).
     methods : sequence of str
         Methods to run (rows).
     search : str
@@ -559,6 +565,8 @@ def table3(corpora, methods: Sequence[str] = ("baseline", "lbp_top", "mdmo", "sp
         items = [(None, c) for c in corpora]
     loaded = []
     for label, c in items:
+        if isinstance(c, str) and c in THESIS_MAPPINGS:
+            c = _resolve_corpus(c).map_classes(THESIS_MAPPINGS[c])
         c = _resolve_corpus(c)
         loaded.append((label or (c.datasets[0] if len(c.datasets) == 1 else c.name), c))
     records = []

@@ -328,7 +328,7 @@ def _pair_size(y_codes: np.ndarray) -> int:
     return int(counts[0] + (counts[1] if counts.size > 1 else 0))
 
 
-def _poly_task(X, y_codes, n_classes, train, test, grid: PolyGrid, preprocessing, fold_transformer,
+def _poly_task(X, y_codes, train, test, grid: PolyGrid, preprocessing, fold_transformer,
                collapse: bool) -> tuple[np.ndarray, dict]:
     """All grid predictions for one training set: array (n_settings, len(test)) of class codes."""
     X_tr, X_te = X[train], X[test]
@@ -523,9 +523,8 @@ def poly_grid_predictions(X, y_codes, requests, *, grid="thesis", preprocessing:
     X = np.asarray(X, dtype=np.float64)
     y_codes = np.asarray(y_codes, dtype=np.int64)
     _check_requests(X, y_codes, requests)
-    n_classes = int(y_codes.max()) + 1
     unique = _dedupe(requests)
-    tasks = [(X, y_codes, n_classes, train, test, grid, preprocessing, fold_transformer, collapse)
+    tasks = [(X, y_codes, train, test, grid, preprocessing, fold_transformer, collapse)
              for train, test, _m, _t in unique]
     results = _run_tasks(_poly_task, tasks, n_jobs=n_jobs, progress=progress, desc="SVM grid", client=client)
     stats = {"fits": sum(s["fits"] for _p, s in results), "reused": sum(s["reused"] for _p, s in results),
