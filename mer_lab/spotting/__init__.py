@@ -94,8 +94,17 @@ def spot(cube, *, method: str = "feature_difference", p: float = 0.5, **params) 
     pandas.DataFrame
         ``onset``, ``apex``, ``offset`` (frame numbers) and ``score``.
     """
+    import inspect
+
     check_choice("method", method, list(SPOTTERS))
-    return SPOTTERS[method](cube, p=p, **params)
+    func = SPOTTERS[method]
+    accepted = [name for name, par in inspect.signature(func).parameters.items()
+                if par.kind is inspect.Parameter.KEYWORD_ONLY and name != "p"]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ValueError(f"{method} has no parameter {', '.join(map(repr, unknown))}; "
+                         f"its parameters are: {', '.join(accepted)}")
+    return func(cube, p=p, **params)
 
 
 def spot_videos(videos, *, method: str = "feature_difference", p: float = 0.5, iou: float = MEGC_IOU,

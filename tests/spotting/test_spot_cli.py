@@ -110,3 +110,10 @@ def test_read_long_video_from_a_video_file(tmp_path):
     assert abs(int(cube.values[5].mean()) - 50) <= 3
     with pytest.raises(FileNotFoundError, match="long video not found"):
         spot_cli.read_long_video(tmp_path / "missing", fps=30)
+
+
+def test_unknown_spotter_parameters_are_named(capsys):
+    rc = main(["spot", "--dataset", "synthetic", "--videos", "1", "--fps", "20", "--expressions", "1", "--macro", "0",
+               "--param", "windw=9", "--method", "fft_apex"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "fft_apex has no parameter 'windw'" in err and "window" in err
