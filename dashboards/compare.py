@@ -67,7 +67,7 @@ class CompareApp(pn.viewable.Viewer):
         self.progress = pn.indicators.Progress(name="progress", value=0, max=1, visible=False, bar_color="info")
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._run_id = 0
-        self.param.watch(self._schedule, self._setting_names())
+        self.param.watch(self._on_change, self._setting_names())
 
     # -- settings -> library calls -------------------------------------------------------
     @staticmethod
@@ -117,6 +117,14 @@ class CompareApp(pn.viewable.Viewer):
         self.result = result
         errors = "; ".join(f"{m}: {e}" for m, e in result.errors.items())
         self.message = f"**Some methods could not run:** {errors}" if errors else ""
+
+    def _on_change(self, *events):
+        """In a served session compute in the background; elsewhere (tests) right away."""
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            pn.state.execute(self._schedule)
+        else:
+            self.run_sync()
 
     async def _schedule(self, *events):
         """Recompute in a worker thread so the page never freezes; newest settings win."""
