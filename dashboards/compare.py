@@ -45,6 +45,8 @@ class CompareApp(pn.viewable.Viewer):
     protocol = param.Selector(default="loso", objects=list(PROTOCOLS))
     methods = param.ListSelector(default=DEFAULT_METHODS, objects=METHOD_NAMES)
     engine = param.Selector(default="farneback", objects=["farneback", "dis", "tvl1"], doc="optical flow engine")
+    align = param.Selector(default="none", objects=["none", "translation", "affine"],
+                           doc="HOOF / Bi-WOOF: remove head motion fitted on the flow first")
     tim = param.Integer(default=10, bounds=(2, 40), doc="TIM length (frames) for LBP/HOG methods")
     evm_alpha = param.Number(default=0.0, bounds=(0, 30), step=1, doc="EVM magnification (0: off)")
     lbp_radius = param.Integer(default=1, bounds=(1, 3), doc="LBP-TOP radius in x, y and t")
@@ -72,7 +74,7 @@ class CompareApp(pn.viewable.Viewer):
     # -- settings -> library calls -------------------------------------------------------
     @staticmethod
     def _setting_names():
-        return ["dataset", "difficulty", "mapping", "protocol", "methods", "engine", "tim", "evm_alpha",
+        return ["dataset", "difficulty", "mapping", "protocol", "methods", "engine", "align", "tim", "evm_alpha",
                 "lbp_radius", "lbp_blocks", "mdmo_lambda", "classifier", "C", "search"]
 
     corpus_size = param.Dict(default={}, constant=True,
@@ -86,6 +88,7 @@ class CompareApp(pn.viewable.Viewer):
         lbp = {"radii": (r, r, r), "blocks": (b, b, 1), "tim": t}
         return {"lbp_top": lbp, "lbp_xyot": lbp, "lbp_mop": lbp, "lbp_sip": {"blocks": (b, b, 1), "tim": t},
                 "elbp_top": {"tim": t}, "hog_top": {"tim": t}, "higo_top": {"tim": t},
+                "hoof": {"align": self.align}, "biwoof": {"align": self.align},
                 "mdmo": {"lam": self.mdmo_lambda}, "sparse_mdmo": {"lam": self.mdmo_lambda}}
 
     def common_params(self) -> dict:

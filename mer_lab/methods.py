@@ -204,6 +204,11 @@ _MAPPING = Param("mapping", "choice", "u2", "LBP code mapping", choices=("u2", "
 _ENGINE = Param("engine", "choice", "tvl1", "optical-flow engine", choices=("tvl1", "farneback", "dis"))
 _LAM = Param("lam", "float", 0.9, "MDMO lambda: weight of magnitude against angle", low=0.0, high=1.0)
 _BINS = Param("bins", "int", 8, "orientation bins", low=2, high=36)
+_ALIGN = Param("align", "choice", "none", "flow-domain alignment: remove the global motion fitted on the flow "
+               "(head movement) before the histograms", choices=("none", "translation", "affine"))
+#: Offered by every feature method: Eulerian magnification of the clip before anything else.
+EVM_PARAM = Param("evm_alpha", "float", 0.0, "EVM magnification factor applied to the clip first (0: none)",
+                  low=0.0, high=50.0)
 
 _LBP_DEFAULTS = {"radii": (1, 1, 1), "points": (8, 8, 8), "mapping": "u2", "blocks": (8, 8, 1)}
 _LBP_SCHEMA = (_tim_param(), _RADII, _POINTS, _MAPPING, _BLOCKS3)
@@ -260,14 +265,14 @@ _BUILTIN = [
            reference="Liu, Li & Lai, TAC 2018, doi:10.1109/TAFFC.2018.2854166; thesis 4.2.3 "
                      "(SAMM takes CASME II's settings)"),
     Method(name="hoof", title="HOOF", function="mer_lab.features.hoof:clip_hoof",
-           defaults={"mode": "apex", "bins": 8, "engine": "tvl1"}, tim=None,
-           schema=(_tim_param(None), _BINS, _ENGINE), names="mer_lab.features.hoof:hoof_names",
+           defaults={"mode": "apex", "bins": 8, "engine": "tvl1", "align": "none"}, tim=None,
+           schema=(_tim_param(None), _BINS, _ENGINE, _ALIGN), names="mer_lab.features.hoof:hoof_names",
            reference="Chaudhry et al., CVPR 2009, doi:10.1109/CVPR.2009.5206821"),
     Method(name="biwoof", title="Bi-WOOF", function="mer_lab.features.biwoof:biwoof",
-           defaults={"blocks": (5, 5), "bins": 8, "engine": "tvl1"}, tim=None,
+           defaults={"blocks": (5, 5), "bins": 8, "engine": "tvl1", "align": "none"}, tim=None,
            dataset_defaults={"smic": {"blocks": (8, 8)}},
            schema=(Param("blocks", "tuple", (5, 5), "blocks (rows, columns)", low=1, high=32, length=2),
-                   _BINS, _ENGINE),
+                   _BINS, _ENGINE, _ALIGN),
            names="mer_lab.features.biwoof:biwoof_names",
            reference="Liong et al., Signal Processing: Image Communication 2018, doi:10.1016/j.image.2017.11.006"),
     Method(name="fdm", title="FDM", function="mer_lab.features.fdm:fdm",
@@ -408,24 +413,32 @@ def method_params(method, *, dataset: str | None = None, **overrides) -> dict:
     if dataset is not None:
         key = str(dataset).lower()
         params.update(m.dataset_defaults.get(_DATASET_ALIASES.get(key, key), {}))
-    valid = set(params) | {p.name for p in m.schema}
+    schema = {p.name: p for p in _schema(m)}
+    valid = set(params) | set(schema)
     unknown = sorted(set(overrides) - valid)
     if unknown:
         raise ValueError(f"method {m.name!r} has no parameter(s) {unknown}; its parameters are {sorted(valid)}")
-    schema = {p.name: p for p in m.schema}
     for key, value in overrides.items():
         params[key] = schema[key].check(value) if key in schema else value
+    if not params.get("evm_alpha"):
+        params.pop("evm_alpha", None)  # no magnification: the same features (and cache keys) as without
     return params
+
+
+def _schema(m: Method) -> tuple:
+    """A method's own parameters plus the EVM pre-step every feature method offers."""
+    return (*m.schema, EVM_PARAM) if m.function is not None else tuple(m.schema)
 
 
 def param_schema(method) -> list[dict]:
     """The parameters a user interface may change, as plain dictionaries (name, kind,
     default, doc, low, high, choices, length)."""
-    return [p.as_dict() for p in get_method(method).schema]
+    return [p.as_dict() for p in _schema(get_method(method))]
 
 
 def _split(m: Method, params: Mapping) -> tuple[int | None, dict, dict]:
     params = dict(params)
+    params.pop("evm_alpha", None)
     tim = params.pop("tim", None)
     stage = {k: params.pop(k) for k in list(params) if k in m.stage_defaults}
     return tim, params, stage
@@ -461,6 +474,7 @@ def extract(cube, method, params: Mapping | None = None, *, landmarks=None) -> n
     if m.function is None:
         return np.zeros(1)
     params = method_params(m) if params is None else dict(params)
+    alpha = float(params.get("evm_alpha") or 0.0)
     tim, fparams, _stage = _split(m, params)
     fn = _import(m.function)
     if "landmarks" in m.needs and landmarks is not None:
@@ -468,12 +482,25 @@ def extract(cube, method, params: Mapping | None = None, *, landmarks=None) -> n
     missing = _accepts(fn, list(fparams))
     if missing:
         raise TypeError(f"{m.function} does not accept the parameter(s) {missing} of method {m.name!r}")
+    if alpha > 0:
+        from .preprocess.evm import magnify
+
+        cube = magnify(cube, alpha=alpha, levels=_evm_levels(cube))
     if tim is not None:
         from .preprocess.tim import tim as interpolate
 
         cube = interpolate(cube, int(tim))
     out = fn(cube, **fparams)
     return np.asarray(getattr(out, "values", out), dtype=np.float64).ravel()
+
+
+def _evm_levels(cube, wanted: int = 4) -> int:
+    """Pyramid levels EVM can use on this clip (fewer on small frames)."""
+    smallest = min(cube.sizes["y"], cube.sizes["x"])
+    levels = wanted
+    while levels > 1 and smallest // 2 ** levels < 4:
+        levels -= 1
+    return levels
 
 
 def fold_stage(method, params: Mapping | None = None):

@@ -39,6 +39,9 @@ def test_schema_defaults_agree_with_parameters():
     for name in THESIS_METHODS:
         params = M.method_params(name)
         for p in M.param_schema(name):
+            if p["name"] == "evm_alpha":  # the optional pre-step is absent while it is off
+                assert p["default"] == 0 and "evm_alpha" not in params
+                continue
             assert p["name"] in params, (name, p["name"])
             assert params[p["name"]] == p["default"], (name, p["name"])
 
@@ -114,3 +117,23 @@ def test_fold_stage_of_sparse_mdmo():
         pytest.skip("sparse MDMO not importable")
     assert stage.n_atoms == 16 and stage.lam == 0.9
     assert M.fold_stage("lbp_top") is None
+
+
+def test_evm_pre_step_is_offered_and_changes_the_features():
+    import numpy as np
+
+    from mer_lab.datasets.synthetic import make_corpus
+    from mer_lab.methods import extract, method_params, param_schema
+
+    assert "evm_alpha" in [p["name"] for p in param_schema("lbp_top")]
+    assert "evm_alpha" not in [p["name"] for p in param_schema("baseline")]
+    # alpha 0 is "no magnification": the same parameters (and cache keys) as without
+    assert method_params("hoof", evm_alpha=0) == method_params("hoof")
+    cube = make_corpus(n_subjects=1, clips_per_subject=1, size=48).cube(0)
+    plain = extract(cube, "hoof", method_params("hoof", engine="farneback"))
+    magnified = extract(cube, "hoof", method_params("hoof", engine="farneback", evm_alpha=15))
+    assert not np.allclose(plain, magnified)
+    import pytest
+
+    with pytest.raises(ValueError, match="evm_alpha"):
+        method_params("hoof", evm_alpha=-1)

@@ -82,3 +82,14 @@ def test_class_maps_one_panel_per_class(app):
 def test_page_builds(app):
     page = app.__panel__()
     assert isinstance(page, pn.template.FastListTemplate)
+
+
+def test_evm_and_alignment_widgets_reach_the_features(app):
+    app.methods = ["baseline", "hoof"]
+    plain = app.result.results["hoof"]
+    app.evm_alpha = 10.0
+    magnified = app.result.results["hoof"]
+    assert magnified is not plain
+    assert magnified.config["method_params"]["evm_alpha"] == 10.0
+    app.align = "affine"
+    assert app.result.results["hoof"].config["method_params"]["align"] == "affine"
