@@ -66,7 +66,7 @@ class CompareApp(pn.viewable.Viewer):
         self._options = options
         self.param.dataset.objects = options["name"].tolist()
         super().__init__(**params)
-        self.progress = pn.indicators.Progress(name="progress", value=0, max=1, visible=False, bar_color="info")
+        self.progress = pn.indicators.Progress(value=0, max=1, visible=False, bar_color="info")
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._run_id = 0
         self.param.watch(self._on_change, self._setting_names())
