@@ -321,6 +321,7 @@ def test_sparse_mdmo_over_cubes_matches_the_precomputed_route():
         cubes.append(make_cube(np.stack(frames), fps=100, sample=f"c{i}"))
     kw = dict(landmarks=lambda c: lm, engine="farneback", n_frames=None, cache=False, align=False)
     est = SparseMDMO(n_atoms=8, n_iter=3, **kw)
+    assert clone(est).get_params() == est.get_params() and est.get_params()["n_frames"] is None
     F = est.fit_transform(cubes)
     pre = [mdmo_frames(c, landmarks=lm, engine="farneback", cache=False, align=False).values for c in cubes]
     ref = SparseMDMOFromFrames(n_atoms=8, n_iter=3).fit(pre)
