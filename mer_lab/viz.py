@@ -372,4 +372,4 @@ def confusion_heatmap(confusion, *, title: str = "Confusion matrix", width: int 
     heat = hv.HeatMap(long, kdims=["predicted", "true"], vdims=["count"]).opts(
         cmap="Blues", colorbar=True, frame_width=width, frame_height=width, tools=["hover"], xrotation=30,
         title=title, xlabel="predicted class", ylabel="true class", invert_yaxis=True)
-    return heat * hv.Labels(heat).opts(text_font_size="10pt")
+    return heat * hv.Labels(heat).opts(text_font_size="10pt", text_color="black")
