@@ -532,8 +532,25 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
 
 
 # =========================================================================== Table 3
+def _method_kwargs(method: str, common: Mapping | None, kwargs: Mapping) -> dict:
+    """run_experiment keywords of one method of a multi-method run (table3)."""
+    from ..methods import param_schema
+
+    out = dict(kwargs)
+    given = out.pop("params", None) or {}
+    if given and all(isinstance(v, Mapping) for v in given.values()):
+        given = given.get(method, {})
+    accepted = {p["name"] for p in param_schema(method)}
+    merged = {k: v for k, v in dict(common or {}).items() if k in accepted}
+    merged.update(given)
+    if merged:
+        out["params"] = merged
+    return out
+
+
+
 def table3(corpora, methods: Sequence[str] = ("baseline", "lbp_top", "mdmo", "sparse_mdmo"), *,
-           search: str = "thesis", return_results: bool = False, **kwargs):
+           search: str = "thesis", return_results: bool = False, common: Mapping | None = None, **kwargs):
     """Thesis Table 3: accuracy and macro F1 of methods x datasets, published numbers alongside.
 
     Parameters
@@ -547,6 +564,11 @@ def table3(corpora, methods: Sequence[str] = ("baseline", "lbp_top", "mdmo", "sp
         Search mode whose scores fill the table (``"thesis"`` is what the thesis reports).
     return_results : bool
         Also return the :class:`Results` of every (method, dataset).
+    common : mapping, optional
+        Parameters offered to every method that has them (e.g. ``{"engine": "farneback"}``
+        reaches the optical-flow methods and is left out for LBP-TOP and the baseline);
+        ``params`` in ``kwargs`` (a method -> parameters mapping or one dict for all)
+        wins where both set one.
     **kwargs
         Passed to :func:`run_experiment` (protocol, classifier, params, n_jobs, ...).
 
@@ -573,7 +595,7 @@ def table3(corpora, methods: Sequence[str] = ("baseline", "lbp_top", "mdmo", "sp
     results = {}
     for name, corpus in loaded:
         for method in methods:
-            res = run_experiment(corpus, method, search=search, **kwargs)
+            res = run_experiment(corpus, method, search=search, **_method_kwargs(method, common, kwargs))
             results[(method, name)] = res
             if method == "baseline":  # thesis Table 3's baseline: majority class from the counts
                 sc = res.baseline()

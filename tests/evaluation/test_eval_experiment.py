@@ -148,3 +148,15 @@ def test_bad_arguments(corpus, toy_method):
         run_experiment(corpus, "test_motion", protocol="cross", progress=False, cache=False)
     with pytest.raises(ValueError, match="no parameter"):
         compute_features(corpus, "test_motion", params={"cells": 3}, progress=False)
+
+
+def test_table3_common_parameters_reach_only_the_methods_that_have_them():
+    from mer_lab.evaluation.experiment import _method_kwargs
+
+    assert _method_kwargs("lbp_top", {"engine": "dis"}, {"protocol": "loso"}) == {"protocol": "loso"}
+    assert _method_kwargs("biwoof", {"engine": "dis"}, {})["params"] == {"engine": "dis"}
+    per_method = {"params": {"biwoof": {"engine": "farneback"}, "mdmo": {"lam": 0.5}}}
+    assert _method_kwargs("biwoof", {"engine": "dis"}, per_method)["params"] == {"engine": "farneback"}
+    assert _method_kwargs("mdmo", {"engine": "dis"}, per_method)["params"] == {"engine": "dis", "lam": 0.5}
+    # one dict for all methods keeps working as before
+    assert _method_kwargs("hoof", None, {"params": {"bins": 4}})["params"] == {"bins": 4}
