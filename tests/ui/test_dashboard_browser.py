@@ -66,3 +66,18 @@ def test_impossible_protocol_shows_a_message_not_a_traceback(page, served_app):
     # the app keeps working: back to LOSO brings the scores back
     page.locator("select:has(option[value='cross'])").select_option("loso")
     page.locator(BASELINE_ROW, has_text="hoof").wait_for(timeout=120_000)
+
+
+def test_two_sessions_are_independent(browser, served_app):
+    one, two = browser.new_page(), browser.new_page()
+    for page in (one, two):
+        page.goto(served_app)
+        page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=60_000)
+    first = _baseline_cells(one)
+    assert _baseline_cells(two) == first
+    one.locator("select:has(option[value='megc2019'])").select_option("megc2019")
+    assert _wait_for_change(one, first) != first
+    two.wait_for_timeout(1000)
+    assert _baseline_cells(two) == first  # the other session kept its own settings
+    one.close()
+    two.close()
