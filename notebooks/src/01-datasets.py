@@ -74,6 +74,7 @@ table[["dataset", "variant", "status", "subjects", "samples", "expected_subjects
 manifest = load_manifest()
 
 
+# %%
 def per_variant(value, variant):
     """A manifest field that may be one value or a {variant: value} dict."""
     if isinstance(value, dict):
@@ -83,21 +84,20 @@ def per_variant(value, variant):
 
 # %%
 found = table["status"].isin(["found", "built in"])
-rows = []
-for (_, r), mine in zip(table.iterrows(), found):
-    entry = manifest.entry(r["dataset"]) or {}
-    classes = r["classes"] if mine else r["expected_classes"]
-    rows.append({
-        "dataset": r["dataset"], "subset": r["variant"],
-        "subjects": r["subjects"] if mine else r["expected_subjects"],
-        "samples": r["samples"] if mine else r["expected_samples"],
-        "fps": per_variant(entry.get("fps"), r["variant"]),
-        "resolution": per_variant(entry.get("resolution"), r["variant"]),
-        "classes": len(classes) if isinstance(classes, dict) else None,
-        "class_counts": classes,
-        "numbers from": "your copy" if mine else "reference",
-    })
-table1 = pd.DataFrame(rows).dropna(subset=["samples"])
+mine_or_reference = lambda column: table[column].where(found, table[f"expected_{column}"])
+entries = [manifest.entry(name) or {} for name in table["dataset"]]
+table1 = pd.DataFrame({
+    "dataset": table["dataset"], "subset": table["variant"],
+    "subjects": mine_or_reference("subjects"), "samples": mine_or_reference("samples"),
+    "fps": [per_variant(e.get("fps"), v) for e, v in zip(entries, table["variant"])],
+    "resolution": [per_variant(e.get("resolution"), v) for e, v in zip(entries, table["variant"])],
+    "class_counts": mine_or_reference("classes"), "numbers from": np.where(found, "your copy", "reference"),
+}).dropna(subset=["samples"])
+
+# %%
+table1["classes"] = table1["class_counts"].map(lambda c: len(c) if isinstance(c, dict) else None).astype("Int64")
+info = load("synthetic").info  # the generated corpus has no manifest entry: take fps and size from it
+table1.loc[table1["dataset"].eq("synthetic"), ["fps", "resolution"]] = [info["fps"], f"{info['size']}x{info['size']}"]
 table1.drop(columns="class_counts")
 
 # %% [markdown]
@@ -110,15 +110,22 @@ table2 = pd.DataFrame([
     for _, r in table1.iterrows() if isinstance(r["class_counts"], dict)
     for c, n in r["class_counts"].items()
 ])
+
+# %%
 counts = table2.pivot_table(index=["dataset", "subset"], columns="class", values="clips", sort=False)
 counts.astype("Int64").astype(object).fillna("")
 
+# %%
+for _, r in table[table["note"].ne("")].iterrows():
+    print(f"{r['dataset']} ({r['variant']}): {r['note']}\n")
+
 # %% [markdown]
-# Two things to notice. First, the sizes: the largest datasets hold about 250 clips, the
-# smallest about 30 — tiny for machine learning. Second, the numbers do not always agree
-# between sources. For CASME II the thesis's Table 2 gives disgust 60 and others 102, while
-# the coding file that comes with the data gives 63 and 99 (the manifest's `note` column
-# says so). When your copy is found, the table shows what *it* holds.
+# Two things to notice. First, the sizes: a few hundred clips at most (MMEW 300, CASME II
+# 247-257, SMIC-HS 164, SAMM 159), down to 31 for MEVIEW — tiny for machine learning.
+# Second, the numbers do not always agree between sources. For CASME II the thesis's
+# Table 2 gives disgust 60 and others 102, while the coding file that comes with the data
+# gives 63 and 99; the manifest keeps such remarks in its notes. When your copy is found,
+# the tables show what *it* holds.
 
 # %% [markdown]
 # ## Class imbalance, and why it matters
@@ -134,8 +141,9 @@ def class_bars(counts, title, width=260):
                    vdims=[hv.Dimension("clips", label="number of clips")]).opts(
         title=title, frame_width=width, frame_height=160, xrotation=45, tools=["hover"])
 
-
-reference = table1[table1["numbers from"].eq("reference") & table1["class_counts"].map(bool)]
+# %%
+has_classes = table1["class_counts"].map(lambda c: isinstance(c, dict) and len(c) > 0)
+reference = table1[table1["numbers from"].eq("reference") & has_classes]
 panels = [class_bars(r["class_counts"], f"{r['dataset']} {r['subset']}".strip()) for _, r in reference.iterrows()]
 hv.Layout(panels).cols(3).opts(shared_axes=False)
 
@@ -156,7 +164,7 @@ def majority_baseline(counts):
     macro_f1 = 2 * n.max() / (n.max() + n.sum()) / n.size
     return round(accuracy, 4), round(macro_f1, 4)
 
-
+# %%
 majority_baseline({"negative": 70, "positive": 51, "surprise": 43})  # SMIC-HS
 
 # %% [markdown]
@@ -167,7 +175,7 @@ majority_baseline({"negative": 70, "positive": 51, "surprise": 43})  # SMIC-HS
 # %%
 baselines = pd.DataFrame(
     [(r["dataset"], r["subset"], len(r["class_counts"]), *majority_baseline(r["class_counts"]))
-     for _, r in table1.iterrows() if isinstance(r["class_counts"], dict) and r["class_counts"]],
+     for _, r in table1[has_classes].iterrows()],
     columns=["dataset", "subset", "classes", "majority accuracy", "majority macro F1"])
 baselines
 
@@ -224,7 +232,7 @@ def show(frame, title, *, cmap="gray", clim=None, width=200, label="intensity", 
     return img.opts(cmap=cmap, clim=clim or (None, None), invert_yaxis=True, data_aspect=1, frame_width=width,
                     xlabel="x (px)", ylabel="y (px)", title=title, tools=["hover"])
 
-
+# %%
 profile = hv.Curve((t, a), hv.Dimension("t", label="frame"), hv.Dimension("a", label="intensity a(t)")).opts(
     frame_width=260, frame_height=150, title="expression profile")
 (profile * hv.VLine(apex).opts(color="red", line_dash="dashed")
@@ -258,21 +266,24 @@ synthetic.samples[["subject", "emotion", "action_units", "amplitude", "onset", "
 # `ground_truth(uid)` adds what no real dataset has:
 
 # %%
-uid = synthetic.uids[1]
+uid = synthetic.filter(emotion="happiness").uids[0]
 truth = synthetic.ground_truth(uid)
 truth
 
 # %% [markdown]
-# This clip is a happiness (AU6 cheek raiser + AU12 lip corner puller). Over time: the
+# This clip is a happiness (AU12 lip corner puller, often with AU6 cheek raiser). Over time: the
 # expression intensity `a(t)` with the key frames (green onset, red apex, grey offset), and
-# the distractors. Two things to see: the eyes blink right at the apex, and the head
-# drifts by almost half a pixel during the clip — a sizeable fraction of the expression's
-# own amplitude (about 1 px). Chapter 2 is about removing that drift.
+# the distractors. Look for two of them: a blink, if the clip has one (eyelid closure
+# rising to 1), and the head drift, a few tenths of a pixel over the clip — a sizeable
+# fraction of the expression's own amplitude (the `amplitude` column above, in px).
+# Chapter 2 is about removing such drift.
 
 # %%
 frames = truth["frame"].values
 line = lambda var, label, unit=None: hv.Curve((frames, truth[var].values), hv.Dimension("frame", label="frame number"),
                                               hv.Dimension(var, label=label, unit=unit), label=label)
+
+# %%
 keys = hv.Overlay([hv.VLine(truth.attrs[k]).opts(color=c, line_dash="dashed")
                    for k, c in [("onset", "green"), ("apex", "red"), ("offset", "gray")]])
 timeline = (line("expression", "expression intensity") * line("blink", "eyelid closure") * keys).opts(
@@ -280,6 +291,8 @@ timeline = (line("expression", "expression intensity") * line("blink", "eyelid c
     ylabel="intensity, closure (0 to 1)")
 head = (line("head_dx", "head x", "px") * line("head_dy", "head y", "px") * keys).opts(
     frame_width=300, frame_height=180, legend_position="right", title="head drift", ylabel="translation (px)")
+
+# %%
 timeline + head
 
 # %% [markdown]
@@ -298,8 +311,8 @@ show(cube.values[apex_pos], f"{uid}: apex frame and landmarks", width=320) * poi
 # onset frame to the apex frame, in the library's flow convention (u to the right, v
 # downwards); `flow_apex_expression` is the same without the head. In the direction panel
 # the hue is the direction (see the colour key) and the arrows show the motion. The
-# magnitude panel shows where: the cheeks (AU6) and the lip corners (AU12), about 1 px at
-# most, and nothing anywhere else.
+# magnitude panel shows where: the lip corners (AU12) and, when AU6 is present, the
+# cheeks — about a pixel at most, and nothing anywhere else.
 
 # %%
 viz.flow_field(truth["flow_apex_expression"], frame=cube.values[key_frames(cube)["onset"]],
@@ -333,6 +346,7 @@ def clip(uid):
     return clips[uid]
 
 
+# %%
 def change_curve(cube):
     values = cube.values.astype(np.float32)
     return np.abs(values - values[0]).mean(axis=(1, 2))
@@ -383,6 +397,8 @@ compare = pd.DataFrame({
     'synthetic, balance="casme2"': skewed.class_counts(),
     "synthetic, balanced": make_corpus(n_subjects=26, clips_per_subject=10, seed=0).class_counts(),
 }).rename_axis("class").reset_index().melt(id_vars="class", var_name="corpus", value_name="clips")
+
+# %%
 hv.Bars(compare, kdims=["corpus", "class"], vdims=[hv.Dimension("clips", label="number of clips")]).opts(
     frame_width=700, frame_height=220, xrotation=45, tools=["hover"], color="class", cmap="Category10",
     xlabel="corpus and emotion class", title="class counts: the real distribution and two synthetic corpora")
@@ -411,8 +427,8 @@ hv.HeatMap(per_subject, kdims=[hv.Dimension("subject"), hv.Dimension("label", la
 #   and/or self-reports; SMIC-HS and CASME II are the most used, SAMM is the most diverse.
 # - `datasets_table()` compares your copies with the reference numbers (Tables 1 and 2);
 #   `load(name)` returns a `Corpus` whatever the dataset.
-# - Classes are very unequal. Predicting the majority class already reaches 36-45 %
-#   accuracy but a macro F1 of 0.07-0.20: report both, next to that baseline.
+# - Classes are very unequal. Predicting the majority class already reaches 30-46 %
+#   accuracy but a macro F1 of only 0.07-0.20: report both, next to that baseline.
 # - The synthetic corpus generates faces with known AUs, key frames, landmarks and motion,
 #   with head drift, blinks, flicker and noise as distractors; `balance=` copies a real
 #   dataset's class proportions.
@@ -433,4 +449,4 @@ hv.HeatMap(per_subject, kdims=[hv.Dimension("subject"), hv.Dimension("label", la
 #    Table 2.*
 # 4. For one synthetic clip, find the frame where the eyelids are most closed and look at
 #    it in the viewer. Does the change curve tell a blink from an expression? *Hint:
-#    `truth["blink"].argmax()`; a blink is fast and local to the eyes.*
+#    `int(truth["blink"].values.argmax())`; a blink is fast and local to the eyes.*

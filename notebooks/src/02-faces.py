@@ -70,6 +70,8 @@ def show(frame, title, *, cmap="gray", clim=None, width=260, label="intensity", 
 # %%
 photo = data.astronaut()
 boxes = {method: detect_faces(photo, method=method) for method in ["haar", "lbp"]}
+
+# %%
 try:
     boxes["dlib"] = detect_faces(photo, method="dlib")
     HAVE_DLIB = True
@@ -100,15 +102,20 @@ rects = [hv.Rectangles([(x, y, x + w, y + h)], label=m).opts(fill_alpha=0, line_
 # a transform on 13 points).
 
 # %%
-if HAVE_DLIB:
-    photo_points = landmarks(photo)
+def landmark_figure(image, points):
+    """The 68 points coloured by group, the 13 stable ones circled."""
     palette = hv.plotting.util.process_cmap("Category10", 10)
-    groups = [hv.Points(photo_points[a:b], kdims=["x", "y"], label=name).opts(size=5, color=palette[i])
+    groups = [hv.Points(points[a:b], kdims=["x", "y"], label=name).opts(size=5, color=palette[i])
               for i, (name, (a, b)) in enumerate(LANDMARK_GROUPS.items())]
-    stable = hv.Points(photo_points[list(STABLE_POINTS)], kdims=["x", "y"], label="stable (13)").opts(
+    stable = hv.Points(points[list(STABLE_POINTS)], kdims=["x", "y"], label="stable (13)").opts(
         size=12, marker="circle", fill_alpha=0, line_color="white", line_width=2)
-    figure = (show(photo, "68 landmarks by group; circled: the 13 stable points", width=420) * hv.Overlay(groups)
-              * stable).opts(legend_position="right", xlim=(170, 290), ylim=(70, 200))
+    return (show(image, "68 landmarks by group; circled: the 13 stable points", width=420) * hv.Overlay(groups)
+            * stable).opts(legend_position="right", xlim=(170, 290), ylim=(70, 200))
+
+
+# %%
+if HAVE_DLIB:
+    figure = landmark_figure(photo, landmarks(photo))
 else:
     figure = hv.Div("<p>The 68-point model is not installed (<code>pip install \"mer_lab[faces]\"</code>).</p>")
 figure
@@ -138,6 +145,8 @@ cube.attrs["emotion"], cube.attrs.get("action_units"), kf
 # %%
 stable = list(STABLE_POINTS)
 travel = np.linalg.norm(points[:, stable] - points[0, stable], axis=-1)  # (time, 13) px
+
+# %%
 frames = cube["frame"].values
 lines = [hv.Curve((frames, travel[:, j]), hv.Dimension("frame", label="frame number"),
                   hv.Dimension("travel", label="distance from frame 0", unit="px")).opts(color="gray", alpha=0.5)
@@ -146,7 +155,7 @@ keys = [hv.VLine(frames[kf[k]]).opts(color=c, line_dash="dashed") for k, c in [(
 hv.Overlay(lines + keys).opts(frame_width=500, frame_height=200, title=f"{uid}: stable landmarks, unregistered")
 
 # %% [markdown]
-# Several pixels — more than the expression itself. Look at the difference between the
+# A few pixels — more than the expression moves anything. Look at the difference between the
 # apex and the onset frame: the edges of the whole face light up, because the face has
 # moved as a whole.
 
@@ -213,6 +222,8 @@ print(f"stable points: up to {travel.max():.2f} px from frame 0 before, {after.m
 flow_raw = flow_pair(cube, engine="farneback", cache=False)
 flow_reg = flow_pair(registered, engine="farneback", cache=False)
 magnitude = lambda f: np.hypot(*np.asarray(f)[:2])
+
+# %%
 panels = [show(magnitude(flow_raw), "flow magnitude, unregistered", cmap="magma", clim=(0, 2), width=220,
                label="magnitude", unit="px"),
           show(magnitude(flow_reg), "registered", cmap="magma", clim=(0, 2), width=220, label="magnitude", unit="px")]
@@ -234,6 +245,7 @@ def epe(flow, true):
     return float(np.hypot(*(np.asarray(flow)[:2] - np.asarray(true))).mean())
 
 
+# %%
 if truth is not None:
     true = truth["flow_apex_expression"]
     print(f"EPE unregistered {epe(flow_raw, true):.2f} px, registered {epe(flow_reg, true):.2f} px")
@@ -257,6 +269,8 @@ curves = [hv.Curve((curve["frame"].values, curve.values), hv.Dimension("frame", 
                    hv.Dimension("magnitude", label="mean flow magnitude from the onset", unit="px"), label=name)
           for name, c in [("unregistered", cube), ("registered", registered)]
           for curve in [flow_magnitude_curve(c, span="clip", engine="farneback", cache=False)]]
+
+# %%
 keys = [hv.VLine(frames[kf[k]]).opts(color=c, line_dash="dashed")
         for k, c in [("onset", "green"), ("apex", "red"), ("offset", "gray")]]
 hv.Overlay(curves + keys).opts(frame_width=500, frame_height=220, legend_position="right",
@@ -282,7 +296,7 @@ def drift_demo(drift=4.0):
                         clim=(0, 2), width=240, label="magnitude", unit="px"))
     return hv.Layout(out).cols(2)
 
-
+# %%
 widgets.interact(drift_demo, drift=widgets.FloatSlider(value=4.0, min=0.0, max=8.0, step=0.5,
                                                        description="drift (px)"));
 
@@ -300,17 +314,22 @@ still.samples[["action_units"]].T
 
 # %%
 eyes_and_bridge = [27, 28, 36, 39, 42, 45]  # points AU9 does not move
-rows = []
-for uid_ in still.uids:
-    clip, gt = still.cube(uid_), still.ground_truth(uid_)
+choices = {"none": None, "13 stable points": STABLE_POINTS, "eyes + nose bridge": eyes_and_bridge}
+
+
+def registration_errors(uid):
+    """End-point error (px) of the onset -> apex flow for each choice of registration points."""
+    clip, gt = still.cube(uid), still.ground_truth(uid)
+    fixed = {name: clip if pts is None else register(clip, landmarks=gt["landmarks"], points=pts)
+             for name, pts in choices.items()}
     true = gt["flow_apex_expression"]
-    row = {"sample": uid_, "AUs": gt.attrs["action_units"],
-           "none": epe(flow_pair(clip, engine="farneback", cache=False), true)}
-    for name, pts in [("13 stable points", STABLE_POINTS), ("eyes + nose bridge", eyes_and_bridge)]:
-        fixed = register(clip, landmarks=gt["landmarks"], points=pts)
-        row[name] = epe(flow_pair(fixed, engine="farneback", cache=False), true)
-    rows.append(row)
-pd.DataFrame(rows).set_index("sample").round(3).rename_axis(columns="EPE (px) with registration on")
+    return {"AUs": gt.attrs["action_units"],
+            **{name: epe(flow_pair(c, engine="farneback", cache=False), true) for name, c in fixed.items()}}
+
+
+# %%
+errors = pd.DataFrame({uid_: registration_errors(uid_) for uid_ in still.uids}).T
+errors.round(3).rename_axis(columns="EPE (px) with registration on")
 
 # %% [markdown]
 # Read the rows with a 9 among the AUs: registering on the 13 points makes the error

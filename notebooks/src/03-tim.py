@@ -46,13 +46,15 @@ corpus
 
 # %%
 samples = corpus.samples
-length = pd.DataFrame({"frames": samples["offset"] - samples["onset"] + 1})
-length["seconds"] = length["frames"] / samples["fps"]
-frames_hist = hv.Histogram(np.histogram(length["frames"], bins=15), kdims=[hv.Dimension("frames", label="onset to offset (frames)")],
-                           vdims=[hv.Dimension("clips", label="number of clips")])
-seconds_hist = hv.Histogram(np.histogram(length["seconds"], bins=15), kdims=[hv.Dimension("seconds", label="onset to offset", unit="s")],
-                            vdims=[hv.Dimension("clips", label="number of clips")])
-(frames_hist.relabel("ME length in frames") + seconds_hist.relabel("ME length in seconds")).opts(
+frames_long = (samples["offset"] - samples["onset"] + 1).to_numpy(float)
+seconds_long = frames_long / samples["fps"].to_numpy(float)
+
+# %%
+clips_dim = hv.Dimension("clips", label="number of clips")
+(hv.Histogram(np.histogram(frames_long, bins=15), kdims=[hv.Dimension("frames", label="onset to offset (frames)")],
+              vdims=[clips_dim], label="ME length in frames")
+ + hv.Histogram(np.histogram(seconds_long, bins=15), kdims=[hv.Dimension("seconds", label="onset to offset", unit="s")],
+                vdims=[clips_dim], label="ME length in seconds")).opts(
     hv.opts.Histogram(frame_width=300, frame_height=180, tools=["hover"]))
 
 # %% [markdown]
@@ -72,6 +74,7 @@ x = np.arange(40)
 toy = np.exp(-((x - (5 + 5 * np.arange(N))[:, None]) ** 2) / 3)  # (7 frames, 40 pixels)
 
 
+# %%
 def kymograph(frames, title, width=260):
     """Frames (time, x) as an image: x across, time (frame) down."""
     t, w = frames.shape
@@ -80,7 +83,7 @@ def kymograph(frames, title, width=260):
         cmap="viridis", invert_yaxis=True, frame_width=width, frame_height=160, clim=(-0.15, 1),
         xlabel="x (px)", ylabel="frame", title=title, colorbar=False)
 
-
+# %%
 kymograph(toy, "the toy clip: 7 frames of 40 px")
 
 # %% [markdown]
@@ -118,6 +121,7 @@ phase = np.pi * (N - k) / (2 * N)
 m = V0[0] / np.sin(np.pi * k / N + phase)
 
 
+# %%
 def embed(t):
     """Points of the continuous embedding, (N - 1, len(t)), for t in [1/N, 1]."""
     return m[:, None] * np.sin(np.pi * k[:, None] * np.atleast_1d(t)[None, :] + phase[:, None])
@@ -178,11 +182,13 @@ def weights_image(weights, title):
         cmap="RdBu_r", clim=(-1, 1), invert_yaxis=True, frame_width=160, frame_height=260, colorbar=True,
         xlabel="input frame", ylabel="output frame", title=title, tools=["hover"])
 
-
+# %%
 centred = tim_weights(N, n_out)  # acts on centred frames: out = weights @ (frames - mean) + mean
 tim_mix = centred + (1 - centred.sum(axis=1, keepdims=True)) / N
 one_hot = make_cube(np.eye(N)[:, None, :], fps=100)  # frame i lights pixel i: the output is the weights
 linear_mix = linear_interpolate(one_hot, n_out).values[:, 0, :]
+
+# %%
 weights_image(tim_mix, "TIM") + weights_image(linear_mix, "linear")
 
 # %% [markdown]
@@ -218,7 +224,7 @@ def strip(c, n=10, width=90):
         cmap="gray", frame_width=width, data_aspect=1, xaxis=None, yaxis=None, toolbar=None,
         title=f"{c.time.values[p] * 1000:.0f} ms" + ("*" if p == kf["apex"] else "")) for p in picks]).cols(n)
 
-
+# %%
 strip(short)
 
 # %% [markdown]
@@ -230,31 +236,41 @@ strip(short)
 kf = key_frames(cube)
 smooth = lambda c: ndi.uniform_filter(c.values.astype(np.float32), size=(0, 5, 5))
 change = np.abs(smooth(cube)[kf["apex"]] - smooth(cube)[kf["onset"]])
-spot = np.unravel_index(change.argmax(), change.shape)
-trace = lambda c: smooth(c)[:, spot[0], spot[1]]
-spot
+spot = tuple(int(i) for i in np.unravel_index(change.argmax(), change.shape))
+spot  # (row, column) of the patch centre
+
+# %%
+trace = lambda c: smooth(c)[:, spot[0], spot[1]]  # the patch's mean intensity in every frame of cube c
+
+
+# %%
+TRACE = (hv.Dimension("time", unit="s"), hv.Dimension("intensity", label="patch intensity", unit="grey level"))
+
+
+def trace_line(c, label, colour):
+    """The patch's intensity over time in cube c, as a line with markers."""
+    data = (c.time.values, trace(c))
+    return hv.Curve(data, *TRACE, label=label).opts(color=colour, line_width=2) * hv.Scatter(data, *TRACE).opts(
+        color=colour, size=6)
 
 
 # %%
 def trace_figure(n_frames):
-    dims = (hv.Dimension("time", unit="s"), hv.Dimension("intensity", label="patch intensity", unit="grey level"))
-    original = hv.Scatter((cube.time.values, trace(cube)), *dims, label=f"input, {cube.sizes['time']} frames").opts(
-        color="gray", size=4)
-    curves = [original]
-    for name, method, colour in [("TIM", tim, "#d62728"), ("linear", linear_interpolate, "#1f77b4")]:
-        out = method(cube, n_frames)
-        curves.append(hv.Curve((out.time.values, trace(out)), *dims, label=f"{name}, {n_frames} frames").opts(
-            color=colour, line_width=2) * hv.Scatter((out.time.values, trace(out)), *dims).opts(color=colour, size=6))
-    apex_in = float(cube.time[kf["apex"]])
-    out = tim(cube, n_frames)
-    apex_out = float(out.time[key_frames(out)["apex"]])
-    marks = hv.VLine(apex_in).opts(color="gray", line_dash="dashed") * hv.VLine(apex_out).opts(color="#d62728", line_dash="dotted")
+    short_tim, short_linear = tim(cube, n_frames), linear_interpolate(cube, n_frames)
+    apex_in, apex_out = float(cube.time[kf["apex"]]), float(short_tim.time[key_frames(short_tim)["apex"]])
     step = (cube.time.values[-1] - cube.time.values[0]) / (n_frames - 1)
-    return hv.Overlay([*curves, marks]).opts(
-        frame_width=520, frame_height=240, legend_position="right",
-        title=f"{n_frames} frames, one every {step * 1000:.0f} ms; apex moved by {abs(apex_out - apex_in) * 1000:.0f} ms")
+    return hv.Overlay([
+        hv.Scatter((cube.time.values, trace(cube)), *TRACE, label=f"input, {cube.sizes['time']} frames").opts(
+            color="gray", size=4),
+        trace_line(short_tim, f"TIM, {n_frames} frames", "#d62728"),
+        trace_line(short_linear, f"linear, {n_frames} frames", "#1f77b4"),
+        hv.VLine(apex_in).opts(color="gray", line_dash="dashed"),
+        hv.VLine(apex_out).opts(color="#d62728", line_dash="dotted"),
+    ]).opts(frame_width=520, frame_height=240, legend_position="right",
+            title=f"{n_frames} frames, one every {step * 1000:.0f} ms; apex moved by {abs(apex_out - apex_in) * 1000:.0f} ms")
 
 
+# %%
 trace_figure(10)
 
 # %% [markdown]
@@ -335,9 +351,11 @@ pd.DataFrame([{key: value for key, value in compare_tim_linear(corpus.cube(i), 1
 #    with `make_cube` to give it a proper time axis) and run `tim` on it. Why do the
 #    published formulas fail here, and what does mer_lab do instead? *Hint: the Gram
 #    matrix is singular; read the Notes of `tim_weights` and `REGULARISATION`.*
-# 2. Show that for frames in general position TIM is DCT interpolation: compare
-#    `tim_weights(N, n_out)` with weights you build from `scipy.fft.idct` of the unit
-#    vectors. *Hint: the path-graph eigenvectors are the DCT-II basis.*
+# 2. Show that for frames in general position TIM is cosine interpolation: build the
+#    orthonormal DCT-II basis `c_k(j) = s_k cos(pi k (j + 1/2) / N)` (`s_0 = sqrt(1/N)`,
+#    `s_k = sqrt(2/N)`), evaluate it at the fractional positions `j = p (N - 1)` of the
+#    outputs, and check that `c(j)^T c(0..N-1)` equals `tim_mix`. *Hint: the columns of
+#    `vectors` are this basis (up to sign) at the integer positions.*
 # 3. In section 5, add Gaussian smoothing in time (`scipy.ndimage.gaussian_filter1d` along
 #    the time axis) before TIM. Does TIM then beat linear on the noisy corpus?
 #    *Hint: smoothing removes what TIM would otherwise pass through exactly.*

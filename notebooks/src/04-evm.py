@@ -71,7 +71,7 @@ def band_pass(signal, low, high, fps):
     spectrum[(freqs < low) | (freqs > high)] = 0
     return np.fft.irfft(spectrum, n=signal.shape[0], axis=0)
 
-
+# %%
 alpha = 10
 magnified = frames + alpha * band_pass(frames, 0.5, 8, fps)
 
@@ -85,6 +85,7 @@ def edge_position(rows):
     return (1 - rows).sum(axis=-1) - 0.5  # px
 
 
+# %%
 def edge_figure(frames, magnified, alpha, title=""):
     dims = (hv.Dimension("frame"), hv.Dimension("shift", label="edge shift", unit="px"))
     base = edge_position(frames[0])
@@ -95,6 +96,7 @@ def edge_figure(frames, magnified, alpha, title=""):
     ]).opts(frame_width=320, frame_height=220, legend_position="bottom", title=title)
 
 
+# %%
 def profile_figure(frames, magnified, alpha):
     dims = (hv.Dimension("x", unit="px"), hv.Dimension("I", label="intensity", unit="a.u."))
     return hv.Overlay([
@@ -104,7 +106,7 @@ def profile_figure(frames, magnified, alpha):
         hv.Curve((x, magnified[apex]), *dims, label="magnified").opts(color="#d62728", line_width=2),
     ]).opts(frame_width=300, frame_height=220, xlim=(25, 75), legend_position="bottom", title="the apex frame")
 
-
+# %%
 edge_figure(frames, magnified, alpha, "alpha = 10, band 0.5-8 Hz") + profile_figure(frames, magnified, alpha)
 
 # %% [markdown]
@@ -129,7 +131,7 @@ def explore_1d(alpha=10.0, band=(0.5, 8.0), noise=0.0):
     return edge_figure(noisy, out, alpha, f"alpha = {alpha:g}, band {band[0]:g}-{band[1]:g} Hz") + profile_figure(
         noisy, out, alpha)
 
-
+# %%
 widgets.interact(explore_1d, alpha=widgets.FloatSlider(value=10, min=0, max=80, step=1),
                  band=widgets.FloatRangeSlider(value=(0.5, 8), min=0, max=50, step=0.5, description="band (Hz)"),
                  noise=widgets.FloatSlider(value=0, min=0, max=0.05, step=0.005, readout_format=".3f"));
@@ -147,6 +149,8 @@ widgets.interact(explore_1d, alpha=widgets.FloatSlider(value=10, min=0, max=80, 
 freqs = np.fft.rfftfreq(n, d=1 / fps)
 spectrum = np.abs(np.fft.rfft(delta))
 response = np.abs(iir_gain(np.linspace(0, fps / 2, 200), fps, r1=0.4, r2=0.05))
+
+# %%
 f_dim = hv.Dimension("f", label="frequency", unit="Hz")
 (hv.Bars((freqs, spectrum / spectrum.max()), f_dim, hv.Dimension("a", label="relative amplitude")).opts(
     alpha=0.5, color="gray")
@@ -177,13 +181,14 @@ level_alphas(10, 4)
 EYES_AND_BRIDGE = [27, 28, 36, 39, 42, 45]
 
 
+# %%
 def prepared(uid):
     """A clip registered on its landmarks, and its ground truth (None for real datasets)."""
     cube, truth = corpus.cube(uid), corpus.ground_truth(uid)
     points = truth["landmarks"] if truth is not None else estimate_landmarks(cube, frames="all")
     return register(cube, landmarks=points, points=EYES_AND_BRIDGE), truth
 
-
+# %%
 uid = corpus.uids[7]
 clip, truth = prepared(uid)
 loud = magnify(clip, alpha=10)
@@ -200,6 +205,7 @@ smooth = ndi.uniform_filter(clip.values.astype(np.float32), size=(0, 5, 5))
 column = int(np.unravel_index(np.abs(smooth[kf["apex"]] - smooth[kf["onset"]]).argmax(), smooth.shape[1:])[1])
 
 
+# %%
 def difference(c, title):
     d = c.values[kf["apex"]].astype(float) - c.values[kf["onset"]]
     h, w = d.shape
@@ -209,6 +215,7 @@ def difference(c, title):
         xlabel="x (px)", ylabel="y (px)", tools=["hover"]) * hv.VLine(column).opts(color="black", alpha=0.3)
 
 
+# %%
 def kymograph(c, title):
     strip = c.values[:, :, column].T.astype(float)  # (y, time)
     times = c.time.values
@@ -217,7 +224,7 @@ def kymograph(c, title):
         cmap="gray", invert_yaxis=True, frame_width=260, frame_height=220, title=title, xlabel="time (s)",
         ylabel="y (px)") * hv.VLine(float(c.time[kf["apex"]])).opts(color="red", line_dash="dashed", alpha=0.6)
 
-
+# %%
 (difference(clip, "apex - onset") + difference(loud, "apex - onset, alpha = 10")
  + kymograph(clip, f"column x = {column}") + kymograph(loud, "magnified")).cols(2)
 
@@ -233,7 +240,7 @@ def explore_clip(alpha=10.0, band=(0.5, 8.0), filter="ideal"):
     out = magnify(clip, alpha=alpha, low=band[0], high=band[1], filter=filter)
     return difference(out, f"alpha = {alpha:g}, {filter} {band[0]:g}-{band[1]:g} Hz") + kymograph(out, "magnified")
 
-
+# %%
 nyquist = float(clip.attrs["fps"]) / 2
 widgets.interact(explore_clip, alpha=widgets.FloatSlider(value=10, min=1, max=40, step=1),
                  band=widgets.FloatRangeSlider(value=(0.5, min(8.0, nyquist)), min=0.1, max=nyquist, step=0.1,
@@ -251,6 +258,8 @@ widgets.interact(explore_clip, alpha=widgets.FloatSlider(value=10, min=1, max=40
 # %%
 still = make_corpus(n_subjects=1, clips_per_subject=1, amplitude=0, drift=0, rotation=0, blink=0, flicker=0,
                     noise=2).cube(0)
+
+# %%
 noise_level = lambda c: float(c.values.astype(float).std(axis=0).mean())
 settings = {
     "mer_lab defaults": {},
@@ -282,15 +291,19 @@ noise.round(2)
 # dataset we average over the whole frame.
 
 # %%
-alphas = [0, 5, 10, 20, 40]
-rows = []
-for uid_ in corpus.uids[:6]:
-    c, gt = prepared(uid_)
+def flow_by_region(uid, alphas):
+    """Mean onset -> apex flow magnitude (px) inside and outside the true ME motion, per alpha."""
+    c, gt = prepared(uid)
     inside = np.hypot(*gt["flow_apex_expression"].values) > 0.1 if gt is not None else None
     for a in alphas:
         mag = np.hypot(*flow_pair(c if a == 0 else magnify(c, alpha=a), engine="farneback", cache=False).values)
-        regions = {"inside the ME": mag[inside], "outside": mag[~inside]} if inside is not None else {"whole frame": mag}
-        rows += [{"sample": uid_, "alpha": a, "region": r, "flow magnitude": float(v.mean())} for r, v in regions.items()]
+        parts = {"inside the ME": mag[inside], "outside": mag[~inside]} if inside is not None else {"whole frame": mag}
+        yield from ({"sample": uid, "alpha": a, "region": r, "flow magnitude": float(v.mean())} for r, v in parts.items())
+
+
+# %%
+alphas = [0, 5, 10, 20, 40]
+rows = [row for uid_ in corpus.uids[:6] for row in flow_by_region(uid_, alphas)]
 flows = pd.DataFrame(rows).groupby(["region", "alpha"])["flow magnitude"].mean().reset_index()
 flows.pivot(index="alpha", columns="region", values="flow magnitude").round(3)
 
@@ -299,6 +312,8 @@ a_dim = hv.Dimension("alpha", label="magnification alpha")
 m_dim = hv.Dimension("flow magnitude", label="mean flow magnitude, onset to apex", unit="px")
 lines = [hv.Curve(part, a_dim, m_dim, label=region) * hv.Scatter(part, a_dim, m_dim).opts(size=7)
          for region, part in flows.groupby("region")]
+
+# %%
 first = flows[flows["alpha"] == 0].iloc[0]
 ideal = hv.Curve((alphas, [(1 + a) * first["flow magnitude"] for a in alphas]), a_dim, m_dim,
                  label=f"(1 + alpha) x {first['region']} at alpha = 0").opts(color="black", line_dash="dashed")
