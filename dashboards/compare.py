@@ -21,7 +21,7 @@ from mer_lab import viz
 from mer_lab.datasets import CLASS_MAPPINGS
 from mer_lab.evaluation.classifiers import CLASSIFIERS
 from mer_lab.evaluation.protocols import PROTOCOLS
-from mer_lab.methods import get_method, list_methods
+from mer_lab.methods import list_methods
 
 hv.extension("bokeh")
 pn.extension("tabulator", sizing_mode="stretch_width", notifications=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cache_dir", "cache_key", "DiskCache", "CacheWarning", "default_cache"]
+__all__ = ["cache_dir", "cache_key", "DiskCache", "CacheWarning", "default_cache", "resolve_cache"]
 
 
 class CacheWarning(UserWarning):
@@ -159,3 +159,15 @@ def default_cache() -> DiskCache:
     if _DEFAULT is None or _DEFAULT.root != cache_dir():
         _DEFAULT = DiskCache()
     return _DEFAULT
+
+
+def resolve_cache(cache) -> DiskCache | None:
+    """The cache a ``cache=`` argument names: ``True`` the default one, ``False``/``None``
+    none (returns ``None``), or a :class:`DiskCache` itself."""
+    if cache is True:
+        return default_cache()
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, DiskCache):
+        return cache
+    raise TypeError(f"cache must be True, False or a mer_lab.cache.DiskCache, got {cache!r:.80}")

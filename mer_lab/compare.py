@@ -305,7 +305,7 @@ def compare(choice: CorpusChoice, methods: Sequence[str], *, params: Mapping[str
 
     if not methods:
         raise ValueError("choose at least one method to compare")
-    corpus = get_corpus(choice)
+    get_corpus(choice)  # a corpus that cannot be loaded fails here, before any method runs
     rows, per_class, results, errors = [], {}, {}, {}
     baseline = {}
     total = len(methods)

@@ -27,7 +27,7 @@ import pandas as pd
 
 from .. import __version__
 from .._validate import check_choice, describe
-from ..cache import DiskCache, default_cache
+from ..cache import DiskCache, resolve_cache
 from .metrics import METRICS, baseline_scores, confusion_matrix, scores
 from .protocols import PROTOCOLS, run_protocol
 from .search import PREPROCESSING, SEARCHES, PolyGrid, poly_grid, thesis_gammas
@@ -81,13 +81,7 @@ def versions() -> dict[str, str]:
 
 # =========================================================================== features
 def _resolve_cache(cache) -> DiskCache:
-    if cache is True:
-        return default_cache()
-    if cache is False or cache is None:
-        return DiskCache(enabled=False)
-    if isinstance(cache, DiskCache):
-        return cache
-    raise TypeError(f"cache must be True, False or a mer_lab.cache.DiskCache, got {describe(cache)}")
+    return resolve_cache(cache) or DiskCache(enabled=False)
 
 
 def _plain_json(value) -> str:

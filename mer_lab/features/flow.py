@@ -48,7 +48,7 @@ import numpy as np
 import xarray as xr
 
 from .._validate import check_array, check_choice, check_int, check_number, describe
-from ..cache import DiskCache, default_cache
+from ..cache import resolve_cache
 from ..cube import frame_position, key_frames, to_grey, validate_cube
 
 __all__ = [
@@ -665,14 +665,6 @@ def _grey_cube(cube, name="cube"):
     return to_grey(cube) if cube.ndim == 4 else cube
 
 
-def _resolve_cache(cache):
-    if cache is True:
-        return default_cache()
-    if cache is False or cache is None:
-        return None
-    if isinstance(cache, DiskCache):
-        return cache
-    raise TypeError(f"cache must be True, False or a mer_lab.cache.DiskCache, got {describe(cache)}")
 
 
 def _resolve_frame(cube, which, *, name, positions, kf):
@@ -815,7 +807,7 @@ def flow_pair(cube, *, start=None, end=None, positions: bool = False, engine: st
     """
     cube = _grey_cube(cube)
     params = _resolve_params(engine, engine_params)
-    store = _resolve_cache(cache)
+    store = resolve_cache(cache)
     kf_cache = {}
 
     def kf():
@@ -870,7 +862,7 @@ def flow_sequence(cube, *, reference: str = "first", engine: str = "tvl1", cache
     check_choice("reference", reference, ("first", "onset", "offset", "previous"))
     params = _resolve_params(engine, engine_params)
     n_jobs = check_int("n_jobs", n_jobs, low=1)
-    store = _resolve_cache(cache)
+    store = resolve_cache(cache)
     n = cube.sizes["time"]
     if reference == "first":
         pairs = [(0, i) for i in range(n)]

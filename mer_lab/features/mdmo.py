@@ -76,7 +76,7 @@ import xarray as xr
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._validate import check_array, check_choice, check_int, check_number, describe
-from ..cache import DiskCache, default_cache
+from ..cache import resolve_cache
 from ..cube import validate_cube
 from .base import CubeFeatures
 from .rois import BROW_OFFSET, ROI_NAMES, STABLE_POINTS, check_landmarks, roi_masks
@@ -458,14 +458,6 @@ def _digest(*arrays) -> str:
     return h.hexdigest()[:24]
 
 
-def _resolve_cache(cache):
-    if cache is True:
-        return default_cache()
-    if cache is False or cache is None:
-        return None
-    if isinstance(cache, DiskCache):
-        return cache
-    raise TypeError(f"cache must be True, False or a mer_lab.cache.DiskCache, got {describe(cache)}")
 
 
 def _tim(cube, n_frames):
@@ -548,7 +540,7 @@ def mdmo_frames(data, *, landmarks="auto", engine: str = "tvl1", align: bool = T
     if n_frames is not None:
         n_frames = check_int("n_frames", n_frames, low=2)
         cube = _tim(cube, n_frames)
-    store = _resolve_cache(cache)
+    store = resolve_cache(cache)
     from .flow import ENGINE_DEFAULTS, ENGINES, flow_sequence
 
     check_choice("engine", engine, ENGINES)
