@@ -336,9 +336,11 @@ print(len(theirs), "features; same as mer_lab:", np.allclose(scratch, theirs))
 # column per u2 bin. Three columns hold about a third of every histogram: bin 58 (the
 # non-uniform codes), bin 57 (code 255: no neighbour darker than the centre) and bin 0
 # (code 0: every neighbour darker). The XT and YT rows are a little more concentrated
-# than the XY rows and have peaks of their own (codes whose bits split along the time
-# axis). The rows of different blocks look much alike: an expression shows up as small
-# shifts of these shares, which is why the classifier needs them all.
+# than the XY rows and have peaks of their own: edge codes whose two temporal bits are
+# both set (the same pixel one frame earlier and later is at least as bright, which a
+# still pixel with an unchanged grey level satisfies, since ties count as "at least").
+# The rows of different blocks look much alike: an expression shows up as small shifts
+# of these shares, which is why the classifier needs them all.
 
 # %%
 names = [f"{b} {p}" for b in ("r0c0", "r0c1", "r1c0", "r1c1") for p in ("XY", "XT", "YT")]

@@ -35,6 +35,7 @@
 
 # %%
 import time
+from functools import lru_cache
 
 import holoviews as hv
 import ipywidgets as widgets
@@ -199,10 +200,10 @@ for name, img in (("random texture", frame0), ("vertical stripes", stripes)):
 # The Taylor expansion also assumes a *small* motion. The figure moves the texture by
 # 0.3 to 4.5 px (right and up, twice as far right as up) and measures the mean error of
 # the flow (the **end-point error**, EPE: the length of the difference between the
-# estimated and the true vector). One-step Lucas-Kanade is accurate below a pixel and
-# useless beyond; the engines mer_lab wraps work on image pyramids (coarse to fine), so
-# larger motions stay small at the coarse levels. MEs move a pixel or two: right at the
-# edge of what a one-step method can do.
+# estimated and the true vector). One-step Lucas-Kanade is accurate below about a pixel
+# and falls apart beyond; the engines mer_lab wraps work on image pyramids (coarse to
+# fine), so larger motions stay small at the coarse levels. MEs move a pixel or two:
+# right at the edge of what a one-step method can do.
 
 # %%
 def epe(estimate, u, v):
@@ -293,29 +294,49 @@ engines
 # clip); Farneback and DIS a few milliseconds. (Timings on a shared machine are only
 # indicative.)
 #
-# Now look at the fields themselves. Pick an engine and a clip: the left panel shows
-# direction as colour (key below: red = right, and round the wheel) with arrows, the
-# right panel the magnitude. The top row is the engine's estimate, the bottom row the
-# truth (synthetic corpus only).
+# Now look at the fields themselves. Pick an engine and a clip in the two menus: the left
+# panels show direction as colour (key below: red = right, and round the wheel) with
+# arrows, the right panels the magnitude. The top row is the engine's estimate, the
+# bottom row the truth (synthetic corpus only). Both rows share one magnitude scale.
 
 # %%
 viz.flow_colour_wheel()
 
 
+# %% [markdown]
+# `flow_panels` computes the panels of one (engine, clip) choice; flows are cached on disk
+# by `flow_pair`, and the panels in memory, so going back to a choice is instant.
+
 # %%
-def show_flow(engine=ENGINE, sample=corpus.uids[0]):
+@lru_cache(maxsize=64)
+def flow_panels(engine, sample):
     cube = prepare(corpus.cube(sample))
-    estimate = flow.flow_pair(cube, engine=engine)           # onset -> apex, cached on disk
+    estimate = flow.flow_pair(cube, engine=engine)           # onset -> apex
     true_flow = corpus.ground_truth(sample)["flow_apex"] if corpus.has_ground_truth else None
     top = max(float(np.hypot(*f.values).max()) for f in (estimate, true_flow) if f is not None)
-    panels = viz.flow_field(estimate, max_magnitude=top, title=f"{engine}", width=260)
+    panels = viz.flow_field(estimate, max_magnitude=top, title=engine, width=260).values()
     if true_flow is not None:
-        panels = panels + viz.flow_field(true_flow, max_magnitude=top, title="truth", width=260)
-    return panels.cols(2)
+        panels += viz.flow_field(true_flow, max_magnitude=top, title="truth", width=260).values()
+    return panels
 
+
+# %% [markdown]
+# Each panel is a HoloViews `DynamicMap` fed by one stream; the two ipywidgets menus send
+# their values to that stream, and every panel redraws itself.
 
 # %%
-widgets.interact(show_flow, engine=list(flow.ENGINES), sample=corpus.uids);
+choice = hv.streams.Stream.define("Choice", engine=ENGINE, sample=corpus.uids[0])()
+menus = [widgets.Dropdown(options=list(flow.ENGINES), value=ENGINE, description="engine"),
+         widgets.Dropdown(options=corpus.uids, value=corpus.uids[0], description="sample")]
+for menu in menus:
+    menu.observe(lambda change: choice.event(engine=menus[0].value, sample=menus[1].value), "value")
+n_panels = len(flow_panels(ENGINE, corpus.uids[0]))
+maps = [hv.DynamicMap(lambda engine, sample, i=i: flow_panels(engine, sample)[i], streams=[choice])
+        for i in range(n_panels)]
+
+# %%
+display(widgets.HBox(menus))
+hv.Layout(maps).cols(2)
 
 # %% [markdown]
 # Notice how much of the picture is *head motion*: the synthetic faces drift and turn a
