@@ -91,7 +91,7 @@ ENGINE_DEFAULTS: dict[str, dict] = {
     "tvl1_skimage": dict(attachment=15.0, tightness=0.3, num_warp=5, num_iter=10, tol=1e-4,
                          prefilter=False),
     "ilk": dict(radius=7, num_warp=10, gaussian=False, prefilter=False),
-    "lucas_kanade": dict(window=15, iterations=3, min_eigenvalue=1e-3),
+    "lucas_kanade": dict(window=15, iterations=1, min_eigenvalue=1e-3),
 }
 ENGINES = tuple(ENGINE_DEFAULTS)
 _DIS_PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}
