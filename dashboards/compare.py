@@ -102,7 +102,7 @@ class CompareApp(pn.viewable.Viewer):
         return mc.compare(self.choice(), list(self.methods), params=self.method_params(),
                           common=self.common_params(), protocol=self.protocol, classifier=self.classifier,
                           classifier_params=self.classifier_params(), search=self.search,
-                          on_progress=on_progress)
+                          n_jobs=2, on_progress=on_progress)
 
     def run_sync(self):
         """Compute and publish the result in the calling thread (tests, notebooks)."""

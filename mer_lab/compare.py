@@ -234,11 +234,24 @@ def run_method(choice: CorpusChoice, method: str, *, params: Mapping | None = No
 
     def build():
         corpus = get_corpus(choice)
+        features = _features(choice, method, params, protocol, cache, n_jobs)
         return run_experiment(corpus, method, protocol=protocol, classifier=classifier, search=search,
                               params=dict(params or {}), classifier_params=dict(classifier_params or {}) or None,
-                              progress=False, cache=cache, n_jobs=n_jobs)
+                              progress=False, cache=cache, n_jobs=n_jobs, features=features)
 
     return _memo(key, build)
+
+
+def _features(choice: CorpusChoice, method: str, params, protocol: str, cache, n_jobs: int):
+    """A method's feature matrix on a corpus, kept in memory: a classifier change reads no file."""
+    from .evaluation.experiment import _dataset_key, compute_features
+
+    def build():
+        corpus = get_corpus(choice)
+        return compute_features(corpus, method, params=dict(params or {}), cache=cache, progress=False,
+                                n_jobs=n_jobs, dataset=_dataset_key(corpus, protocol))
+
+    return _memo(("features", choice, method, _freeze(params), protocol == "megc", bool(cache)), build)
 
 
 @dataclass
@@ -280,7 +293,7 @@ class Comparison:
 
 def compare(choice: CorpusChoice, methods: Sequence[str], *, params: Mapping[str, Mapping] | None = None,
             common: Mapping | None = None, protocol: str = "loso", classifier: str = "svm_linear",
-            classifier_params: Mapping | None = None, search: str = "none", cache=True,
+            classifier_params: Mapping | None = None, search: str = "none", cache=True, n_jobs: int = 1,
             on_progress: Callable[[int, int, str], None] | None = None) -> Comparison:
     """Run ``methods`` on the corpus of ``choice`` and gather their scores.
 
@@ -296,6 +309,8 @@ def compare(choice: CorpusChoice, methods: Sequence[str], *, params: Mapping[str
         "tim": 10}``); ``params`` wins where both set one.
     protocol, classifier, classifier_params, search
         As :func:`mer_lab.evaluation.experiment.run_experiment`.
+    n_jobs : int
+        Local workers for feature extraction and the folds of each method.
     on_progress : callable, optional
         Called as ``on_progress(done, total, message)`` before each method and at the end.
     """
@@ -318,7 +333,7 @@ def compare(choice: CorpusChoice, methods: Sequence[str], *, params: Mapping[str
         merged.update(dict((params or {}).get(name, {})))
         try:
             res = run_method(choice, name, params=merged, protocol=protocol, classifier=classifier,
-                             classifier_params=classifier_params, search=search, cache=cache)
+                             classifier_params=classifier_params, search=search, cache=cache, n_jobs=n_jobs)
         except Exception as exc:  # one method failing must not hide the others
             errors[name] = f"{type(exc).__name__}: {exc}"
             continue
