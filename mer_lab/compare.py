@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
+import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -234,7 +235,9 @@ def run_method(choice: CorpusChoice, method: str, *, params: Mapping | None = No
 
     def build():
         corpus = get_corpus(choice)
-        features = _features(choice, method, params, protocol, cache, n_jobs)
+        # features in this thread (their extraction is not run on threads here); n_jobs
+        # goes to the folds of the classifier
+        features = _features(choice, method, params, protocol, cache)
         return run_experiment(corpus, method, protocol=protocol, classifier=classifier, search=search,
                               params=dict(params or {}), classifier_params=dict(classifier_params or {}) or None,
                               progress=False, cache=cache, n_jobs=n_jobs, features=features)
@@ -242,14 +245,14 @@ def run_method(choice: CorpusChoice, method: str, *, params: Mapping | None = No
     return _memo(key, build)
 
 
-def _features(choice: CorpusChoice, method: str, params, protocol: str, cache, n_jobs: int):
+def _features(choice: CorpusChoice, method: str, params, protocol: str, cache):
     """A method's feature matrix on a corpus, kept in memory: a classifier change reads no file."""
     from .evaluation.experiment import _dataset_key, compute_features
 
     def build():
         corpus = get_corpus(choice)
         return compute_features(corpus, method, params=dict(params or {}), cache=cache, progress=False,
-                                n_jobs=n_jobs, dataset=_dataset_key(corpus, protocol))
+                                dataset=_dataset_key(corpus, protocol))
 
     return _memo(("features", choice, method, _freeze(params), protocol == "megc", bool(cache)), build)
 
@@ -275,6 +278,8 @@ class Comparison:
         The plain values the comparison was made with.
     errors : dict
         Method -> message, for methods that could not run (the others still do).
+    tracebacks : dict
+        Method -> the full traceback of its error, for a bug report.
     """
 
     scores: pd.DataFrame
@@ -283,6 +288,7 @@ class Comparison:
     results: dict
     settings: dict
     errors: dict = field(default_factory=dict)
+    tracebacks: dict = field(default_factory=dict)
 
     def confusion(self, method: str) -> pd.DataFrame:
         """Confusion matrix (rows true, columns predicted) of one method's pooled predictions."""
@@ -310,7 +316,7 @@ def compare(choice: CorpusChoice, methods: Sequence[str], *, params: Mapping[str
     protocol, classifier, classifier_params, search
         As :func:`mer_lab.evaluation.experiment.run_experiment`.
     n_jobs : int
-        Local workers for feature extraction and the folds of each method.
+        Local workers for the folds of each method's classifier.
     on_progress : callable, optional
         Called as ``on_progress(done, total, message)`` before each method and at the end.
     """
@@ -321,7 +327,7 @@ def compare(choice: CorpusChoice, methods: Sequence[str], *, params: Mapping[str
     if not methods:
         raise ValueError("choose at least one method to compare")
     get_corpus(choice)  # a corpus that cannot be loaded fails here, before any method runs
-    rows, per_class, results, errors = [], {}, {}, {}
+    rows, per_class, results, errors, details = [], {}, {}, {}, {}
     baseline = {}
     total = len(methods)
     for i, name in enumerate(methods):
@@ -336,6 +342,7 @@ def compare(choice: CorpusChoice, methods: Sequence[str], *, params: Mapping[str
                              classifier_params=classifier_params, search=search, cache=cache, n_jobs=n_jobs)
         except Exception as exc:  # one method failing must not hide the others
             errors[name] = f"{type(exc).__name__}: {exc}"
+            details[name] = traceback.format_exc()
             continue
         results[name] = res
         own = search if name != "baseline" else res.searches[0]
@@ -365,7 +372,7 @@ def compare(choice: CorpusChoice, methods: Sequence[str], *, params: Mapping[str
                 "protocol": protocol, "classifier": classifier,
                 "classifier_params": json.loads(_freeze(classifier_params)), "search": search}
     return Comparison(scores=scores, per_class=per_class_frame, baseline=baseline, results=results,
-                      settings=settings, errors=errors)
+                      settings=settings, errors=errors, tracebacks=details)
 
 
 def changes(previous: Comparison | None, current: Comparison) -> pd.DataFrame:

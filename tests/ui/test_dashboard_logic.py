@@ -32,7 +32,8 @@ def app(dashboard, tmp_path, monkeypatch):
 
 
 def test_first_comparison_has_scores_and_figures(app):
-    assert app.result is not None and app.message == ""
+    assert app.result is not None
+    assert app.message == "", app.result.tracebacks
     assert list(app.result.scores["method"]) == ["baseline", "hog_top"]
     assert isinstance(app.scores_view().object, hv.Overlay)
     assert isinstance(app.per_class_view().object, hv.Overlay)
