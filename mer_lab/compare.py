@@ -172,7 +172,7 @@ def synthetic_composite(*, difficulty: str = "default", n_subjects: int = 6, cli
         samples = base.samples.copy()
         samples["dataset"] = name
         samples = samples.drop(columns=["group"]).reset_index(drop=True)
-        parts.append(Corpus(samples, loader=_Renamed(base, name), name=name, truth=_RenamedTruth(base),
+        parts.append(Corpus(samples, loader=_Renamed(base, name), name=name, truth=base._truth,
                             info={**base.info, "part": name}))
     return composite(parts, name=SYNTHETIC_COMPOSITE)
 
@@ -187,14 +187,6 @@ class _Renamed:
         cube = self.base._loader(row)
         cube.attrs["dataset"] = self.name
         return cube
-
-
-class _RenamedTruth:
-    def __init__(self, base):
-        self.base = base
-
-    def __call__(self, row):
-        return self.base._truth(row)
 
 
 def get_corpus(choice: CorpusChoice):

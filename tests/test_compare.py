@@ -30,7 +30,7 @@ def test_compare_scores_every_method_with_the_baseline(tmp_path, monkeypatch):
     assert cm.to_numpy().sum() == len(corpus)
 
 
-def test_changing_a_setting_changes_the_scores_and_changes_reports_it(tmp_path, monkeypatch):
+def test_changes_reports_before_after_and_delta_of_every_metric(tmp_path, monkeypatch):
     monkeypatch.setenv("MER_LAB_CACHE", str(tmp_path))
     choice = mc.CorpusChoice("synthetic", **SMALL)
     params = {"hog_top": {"blocks": (2, 2, 1), "tim": 6}}
