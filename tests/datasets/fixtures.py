@@ -28,7 +28,7 @@ import numpy as np
 __all__ = [
     "frame_value", "write_frames", "write_xlsx",
     "make_casme2", "make_samm", "make_samm_long", "make_smic", "make_casme", "make_casme_sq",
-    "make_mmew", "make_meview", "make_flow_images",
+    "make_mmew", "make_meview", "make_flow_images", "make_megc_flow_images", "megc_flow_value", "MEGC_FLOW_ROWS",
     "CASME2_ROWS", "SAMM_ROWS", "SMIC_CLIPS", "CASME_ROWS", "CASME_SQ_ROWS", "MMEW_ROWS", "MEVIEW_ROWS",
 ]
 
@@ -352,3 +352,65 @@ def make_flow_images(root, *, size=28):
         wr.writerow(["dataset", "subject", "filename", "label"])
         wr.writerows(rows)
     return SimpleNamespace(root=root, csv=root / "labels.csv", rows=rows)
+
+
+# MEGC 2019 composite rows as the public flow-image releases list them:
+# (dataset, sub, filename_o, label code, imagename). Labels are codes (0 negative,
+# 1 positive, 2 surprise); CASME II clip names recur across subjects (EP02_01f); the
+# SMIC image names in the table use unpadded subjects (s01_s1_ne_01.jpg) while the files
+# are padded (s01_s01_ne_01 .png).
+MEGC_FLOW_ROWS = [
+    ("casme2", "sub01", "EP02_01f", 1, "sub01_EP02_01f.jpg"),
+    ("casme2", "sub01", "EP19_05f", 0, "sub01_EP19_05f.jpg"),
+    ("casme2", "sub09", "EP02_01f", 1, "sub09_EP02_01f.jpg"),
+    ("smic", "s01", "s01_ne_01", 0, "s01_s1_ne_01.jpg"),
+    ("smic", "s02", "s02_sur_01", 2, "s02_s2_sur_01.jpg"),
+    ("samm", "006", "006_1_2", 0, "006_006_1_2.jpg"),
+    ("samm", "007", "007_6_1", 1, "007_007_6_1.jpg"),
+]
+
+
+def megc_flow_value(i: int) -> int:
+    """Strain byte of the i-th image of :data:`MEGC_FLOW_ROWS` (tells the images apart)."""
+    return 20 + 30 * i
+
+
+def _write_flow_png(path, i, size):
+    rgb = np.zeros((size, size, 3), np.uint8)
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = 128, 128, megc_flow_value(i)
+    assert cv2.imwrite(str(path), rgb[..., ::-1])
+
+
+def make_megc_flow_images(root, *, layout="table", size=28):
+    """The public MEGC 2019 flow-image releases, in one of their two layouts.
+
+    ``layout="table"``: a flat folder of ``<sub>_<filename_o> .png`` (a space before the
+    extension) beside ``combined_3_class2_for_optical_flow.csv`` with the columns
+    ``dataset, sub, filename_o, label, apex, imagename, sub_filename`` (apex and
+    sub_filename empty, imagename ending in ``.jpg``).
+
+    ``layout="loso"``: no table; ``<subject>/u_test/<code>/<sub>_<clip> .png`` holds the
+    subject's own images and ``<subject>/u_train/<code>/`` every other subject's.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    names = [f"{sub}_{clip} .png" for _, sub, clip, _, _ in MEGC_FLOW_ROWS]
+    if layout == "table":
+        for i, name in enumerate(names):
+            _write_flow_png(root / name, i, size)
+        with open(root / "combined_3_class2_for_optical_flow.csv", "w", newline="") as fh:
+            wr = csv.writer(fh)
+            wr.writerow(["dataset", "sub", "filename_o", "label", "apex", "imagename", "sub_filename"])
+            for ds, sub, clip, code, image in MEGC_FLOW_ROWS:
+                wr.writerow([ds, sub, clip, code, "", image, ""])
+    elif layout == "loso":
+        subjects = sorted({r[1] for r in MEGC_FLOW_ROWS})
+        for test in subjects:
+            for i, (ds, sub, clip, code, _) in enumerate(MEGC_FLOW_ROWS):
+                part = "u_test" if sub == test else "u_train"
+                folder = root / test / part / str(code)
+                folder.mkdir(parents=True, exist_ok=True)
+                _write_flow_png(folder / names[i], i, size)
+    else:
+        raise ValueError(f"layout must be 'table' or 'loso', got {layout!r}")
+    return SimpleNamespace(root=root, rows=MEGC_FLOW_ROWS, names=names)

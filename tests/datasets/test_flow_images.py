@@ -1,5 +1,7 @@
 """Precomputed flow images: de-scaling, channel order, CSV columns, missing images."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,88 @@ def test_grey_image_rejected(tmp_path):
     cv2.imwrite(str(path), np.zeros((4, 4), np.uint8))
     with pytest.raises(ValueError, match="3 channels"):
         read_flow_image(path)
+
+
+# --------------------------------------------------------------------------- MEGC 2019 releases
+def _by_clip(corpus):
+    s = corpus.samples
+    return {(d, sub, clip): row for (d, sub, clip), row in
+            zip(zip(s["dataset"], s["subject"], s["sample"].str.split("/").str[-1]), s.to_dict("records"))}
+
+
+@pytest.mark.parametrize("layout", ["table", "loso"])
+def test_megc_release_loads_as_published(tmp_path, layout):
+    from dataset_fixtures import make_megc_flow_images, megc_flow_value
+
+    t = make_megc_flow_images(tmp_path, layout=layout)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LoaderWarning)
+        c = load_flow_images(t.root, label_map="megc2019")
+    assert len(c) == len(t.rows) and (c.issues["action"] != "skipped").all()
+    rows = _by_clip(c)
+    names = {0: "negative", 1: "positive", 2: "surprise"}
+    for i, (ds, sub, clip, code, _) in enumerate(t.rows):
+        row = rows[(ds, sub, clip)]
+        assert row["label"] == names[code] and row["emotion"] == names[code]
+        uid = c.samples.index[(c.samples["dataset"] == ds) & (c.samples["path"] == row["path"])][0]
+        strain = c.cube(uid).sel(component="strain").values
+        np.testing.assert_allclose(strain, megc_flow_value(i) / 255, atol=1e-6)  # the row's own image
+    assert c.info["layout"] == layout
+    assert c.row(c.uids[0])["fps"] == 200  # casme2 recognised
+
+
+def test_megc_table_fuzzy_matches_are_reported(tmp_path):
+    from dataset_fixtures import make_megc_flow_images
+
+    t = make_megc_flow_images(tmp_path, layout="table")
+    with pytest.warns(LoaderWarning, match="fuzzy match"):
+        c = load_flow_images(t.root, label_map="megc2019")
+    fuzzy = c.issues[c.issues["action"] == "fuzzy match"]
+    # every row names '<name>.jpg' while the folder holds '<name> .png'
+    assert len(fuzzy) == len(t.rows)
+    first = fuzzy.iloc[0]["reason"]
+    assert "'sub01_EP02_01f.jpg'" in first and "'sub01_EP02_01f .png'" in first
+    assert "extension .jpg -> .png" in first and "spaces" in first
+    # SMIC: the table's name (s01_s1_ne_01) differs from the file (s01_s01_ne_01): matched by clip name
+    smic = fuzzy[fuzzy["sample"] == "s01_ne_01"]["reason"].iloc[0]
+    assert "s01_s1_ne_01.jpg" in smic and "s01_s01_ne_01 .png" in smic
+    assert int(fuzzy.iloc[0]["row"]) == 2  # the CSV's line
+
+
+def test_fuzzy_match_case_and_spaces(tmp_path):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / " Clip_A .PNG"), np.full((4, 4, 3), 128, np.uint8))
+    (tmp_path / "labels.csv").write_text("subject,clip,label,image\n1,clip_a,happy,clip_a.jpg\n")
+    with pytest.warns(LoaderWarning):
+        c = load_flow_images(tmp_path)
+    assert c.row(0)["path"].endswith(" Clip_A .PNG")
+    reason = c.issues.loc[c.issues["action"] == "fuzzy match", "reason"].iloc[0]
+    assert "letter case" in reason and "spaces around the name" in reason and "extension .jpg -> .PNG" in reason
+
+
+def test_label_map_dict_and_unknown_code(tmp_path):
+    from dataset_fixtures import make_megc_flow_images
+
+    t = make_megc_flow_images(tmp_path, layout="table")
+    text = (t.root / "combined_3_class2_for_optical_flow.csv").read_text()
+    (t.root / "combined_3_class2_for_optical_flow.csv").write_text(text.replace("samm,007,007_6_1,1", "samm,007,007_6_1,7"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LoaderWarning)
+        c = load_flow_images(t.root, label_map={0: "neg", 1: "pos", 2: "sur"})
+    assert set(c.labels) == {"neg", "pos", "sur", "7"}
+    flagged = c.issues[c.issues["action"] == "kept (flagged)"]
+    assert list(flagged["sample"]) == ["007_6_1"] and "not in the label map" in flagged["reason"].iloc[0]
+    with pytest.raises(ValueError, match="label_map"):
+        load_flow_images(t.root, label_map="megc")
+
+
+def test_integer_labels_without_a_map_are_noted(tmp_path):
+    from dataset_fixtures import make_megc_flow_images
+
+    t = make_megc_flow_images(tmp_path, layout="table")
+    with pytest.warns(LoaderWarning):
+        c = load_flow_images(t.root)
+    assert set(c.labels) == {"0", "1", "2"}
+    note = c.issues[c.issues["action"] == "noted"]["reason"].iloc[0]
+    assert "integer codes" in note and "label_map" in note
