@@ -184,7 +184,8 @@ def load_flow_images(folder, *, csv=None, columns: Mapping[str, str] | None = No
     for rec in records:
         sample = cell_text(rec.get("sample"))
         ds = _dataset_name(cell_text(rec.get("dataset")) or dataset or rec.get("guessed_dataset") or "flow")
-        subject = cell_text(rec.get("subject")) or sample
+        written = cell_text(rec.get("subject")) or sample
+        subject = _subject_name(ds, written)
         where = source if source is not None else rec.get("path")
         row_no = rec.get("_row")
         if not sample:
@@ -201,8 +202,10 @@ def load_flow_images(folder, *, csv=None, columns: Mapping[str, str] | None = No
             path = Path(rec["path"])
         else:
             named = cell_text(rec.get("image"))
-            path, note = finder.find(named, [sample, f"{subject}_{sample}", f"{ds}_{sample}",
-                                             f"{ds}_{subject}_{sample}"])
+            stems = [sample, f"{subject}_{sample}", f"{ds}_{sample}", f"{ds}_{subject}_{sample}"]
+            if written != subject:
+                stems += [f"{written}_{sample}", f"{ds}_{written}_{sample}"]
+            path, note = finder.find(named, stems)
             if path is None:
                 log.add(file=where, row=row_no, sample=sample, action="skipped",
                         reason=f"no image for {sample!r} in {folder}" + (f" (named {named!r})" if named else ""))
@@ -218,16 +221,59 @@ def load_flow_images(folder, *, csv=None, columns: Mapping[str, str] | None = No
                      "onset": None, "apex": None, "offset": None, "n_frames": 1, "fps": rate,
                      "apex_estimated": False, "flags": "", "path": str(path), "first_frame": None,
                      "last_frame": None, "csv_row": row_no})
-    samples = pd.DataFrame(rows)
-    if len(samples) and samples.duplicated(["dataset", "sample"]).any():
-        # clip names repeat across subjects (CASME II): name samples <subject>/<clip>
-        dup = samples.duplicated(["dataset", "sample"], keep=False)
-        samples.loc[dup, "sample"] = samples.loc[dup, "subject"] + "/" + samples.loc[dup, "sample"]
+    samples = _sample_names(pd.DataFrame(rows), log=log)
     info = {"kind": "flow", "root": str(folder), "csv": "" if source is None else str(source), "layout": layout,
             "channels": channels, "label_map": None if codes is None else _show_map(codes),
             "scaling": "u, v = p / 127.5 - 1 in [-1, 1]; strain = p / 255 in [0, 1] (relative, not pixels)"}
     return finish_corpus(samples.to_dict("records"), log=log, name=dataset or "flow_images",
                          loader=_flow_loader(channels), info=info, mapping=mapping)
+
+
+# --------------------------------------------------------------------------- uids
+# Datasets whose clip names repeat across subjects: their loaders name every sample
+# <subject>/<clip> (casme2/sub01/EP02_01f), and so does this loader, whatever the table holds.
+_SUBJECT_PREFIXED = {"casme2", "casmeii", "casme", "casmesq", "casme2sq"}
+
+
+def _subject_name(dataset: str, subject: str) -> str:
+    """Subjects as the dataset's own loader writes them: CASME/CASME II ``subNN``, SAMM ``NNN``."""
+    key = norm(dataset)
+    if re.fullmatch(r"\d+", subject):
+        if key in ("casme2", "casmeii", "casme"):
+            return f"sub{int(subject):02d}"
+        if key == "samm":
+            return f"{int(subject):03d}"
+    return subject
+
+
+def _sample_names(samples: pd.DataFrame, *, log: IssueLog) -> pd.DataFrame:
+    """One naming rule per dataset, so uids match the dataset's own loader.
+
+    CASME, CASME II and CAS(ME)^2 samples are always ``<subject>/<clip>``. Other
+    datasets keep their clip names, unless a clip name recurs across subjects in that
+    dataset: then all its samples become ``<subject>/<clip>`` (and a note says so).
+    """
+    if samples.empty:
+        return samples
+    samples = samples.copy()
+    for ds, idx in samples.groupby("dataset").groups.items():
+        part = samples.loc[idx]
+        clip = part["sample"].astype(str)
+        subject = part["subject"].astype(str)
+        prefixed = norm(ds) in _SUBJECT_PREFIXED
+        if not prefixed:
+            names = part.drop_duplicates(["subject", "sample"])["sample"]
+            recurring = sorted(set(names[names.duplicated()]))
+            if recurring:
+                prefixed = True
+                log.add(file=None, row=None, sample="", action="noted",
+                        reason=f"{ds}: clip names recur across subjects ({', '.join(recurring[:3])}"
+                               f"{', ...' if len(recurring) > 3 else ''}): every {ds} sample is named "
+                               "<subject>/<clip>")
+        if prefixed:
+            already = [c.startswith(f"{s}/") for c, s in zip(clip, subject)]
+            samples.loc[idx, "sample"] = [c if a else f"{s}/{c}" for c, s, a in zip(clip, subject, already)]
+    return samples
 
 
 # --------------------------------------------------------------------------- reading the labels

@@ -138,3 +138,48 @@ def test_integer_labels_without_a_map_are_noted(tmp_path):
     assert set(c.labels) == {"0", "1", "2"}
     note = c.issues[c.issues["action"] == "noted"]["reason"].iloc[0]
     assert "integer codes" in note and "label_map" in note
+
+
+# --------------------------------------------------------------------------- uids
+def test_casme2_flow_uids_match_load_casme2(tmp_path):
+    """One naming rule: every CASME II flow row is <subject>/<clip>, recurring name or not."""
+    import cv2
+
+    from dataset_fixtures import CASME2_ROWS, make_casme2
+    from mer_lab.datasets import load_casme2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LoaderWarning)
+        frames = load_casme2(make_casme2(tmp_path / "c2").root)
+    flow_dir = tmp_path / "flow"
+    flow_dir.mkdir()
+    lines = ["dataset,subject,filename,label"]
+    for r in CASME2_ROWS:  # subjects as integers, as the coding sheet writes them
+        cv2.imwrite(str(flow_dir / f"sub{r['subject']:02d}_{r['filename']}.png"), np.full((4, 4, 3), 128, np.uint8))
+        lines.append(f"casme2,{r['subject']},{r['filename']},{r['emotion']}")
+    (flow_dir / "labels.csv").write_text("\n".join(lines) + "\n")
+    flow = load_flow_images(flow_dir)
+    assert set(frames.uids) <= set(flow.uids)  # no clip name recurs here, yet the names agree
+    assert "casme2/sub01/EP02_01f" in flow.uids and flow.row("casme2/sub01/EP02_01f")["subject"] == "sub01"
+
+
+def test_megc_release_uids(tmp_path):
+    from dataset_fixtures import make_megc_flow_images
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LoaderWarning)
+        for layout in ("table", "loso"):
+            c = load_flow_images(make_megc_flow_images(tmp_path / layout, layout=layout).root, label_map="megc2019")
+            assert set(c.uids) == {"casme2/sub01/EP02_01f", "casme2/sub01/EP19_05f", "casme2/sub09/EP02_01f",
+                                   "smic/s01_ne_01", "smic/s02_sur_01", "samm/006_1_2", "samm/007_6_1"}, layout
+
+
+def test_recurring_names_in_another_dataset_prefix_all_its_samples(tmp_path):
+    import cv2
+
+    for name in ("a_x", "b_x", "b_y"):
+        cv2.imwrite(str(tmp_path / f"{name}.png"), np.full((4, 4, 3), 128, np.uint8))
+    (tmp_path / "labels.csv").write_text("dataset,subject,clip,label\nmine,a,x,p\nmine,b,x,q\nmine,b,y,q\n")
+    with pytest.warns(LoaderWarning, match="noted"):
+        c = load_flow_images(tmp_path)
+    assert set(c.uids) == {"mine/a/x", "mine/b/x", "mine/b/y"}
