@@ -95,3 +95,44 @@ def test_megc_mapping_is_per_dataset():
                                 {"subject": "1", "sample": "b", "emotion": "disgust"}])
     mapped = casme2.map_classes("megc2019")
     assert mapped.uids == ["casme2/b"] and list(mapped.labels) == ["negative"]
+
+
+# --------------------------------------------------------------------------- exclusions are announced
+def test_mapping_exclusions_warn_with_counts_and_reasons(casme2):
+    from mer_lab.datasets import LoaderWarning
+
+    with pytest.warns(LoaderWarning, match=r"1 of 4 samples excluded.*1 casme2 'others'"):
+        mapped = casme2.map_classes("megc2019")
+    assert len(mapped) == 3
+
+
+def test_megc_mapping_keeps_labels_that_are_already_mapped():
+    """The MEGC flow-image releases are labelled negative/positive/surprise already."""
+    import warnings
+
+    parts = [_corpus(ds, [{"subject": "1", "sample": f"{ds}_{e}", "emotion": e}
+                          for e in ("negative", "positive", "surprise")]) for ds in ("casme2", "samm", "smic")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is excluded, so nothing to announce
+        comp = composite(parts, mapping="megc2019")
+    assert len(comp) == 9 and sorted(set(comp.labels)) == ["negative", "positive", "surprise"]
+
+
+def test_mapping_that_empties_the_corpus_says_so():
+    from mer_lab.datasets import LoaderWarning
+
+    codes = _corpus("casme2", [{"subject": "1", "sample": f"c{i}", "emotion": str(i % 3)} for i in range(6)])
+    with pytest.warns(LoaderWarning, match=r"6 of 6 samples excluded.*No sample is left"):
+        mapped = codes.map_classes("megc2019")
+    assert len(mapped) == 0 and (mapped.issues["action"] == "excluded by mapping").sum() == 6
+
+
+def test_already_mapped_labels_are_named_in_the_warning_and_issues():
+    from mer_lab.datasets import LoaderWarning
+
+    c = _corpus("mine", [{"subject": "1", "sample": "a", "emotion": "happiness"},
+                         {"subject": "1", "sample": "b", "emotion": "positive"}])
+    with pytest.warns(LoaderWarning, match=r"\['positive'\] are classes of this mapping already"):
+        mapped = c.map_classes({"happiness": "positive"})
+    assert mapped.uids == ["mine/a"]
+    assert "look mapped already" in mapped.issues["reason"].iloc[0]

@@ -67,17 +67,20 @@ class DatasetError(ValueError):
 # ({emotion: class}) or per dataset ({dataset: {emotion: class}, "*": {...}}), where "*"
 # serves every dataset not named. Emotions missing from a mapping are left out by
 # Corpus.map_classes (and listed in its issues).
+# Labels that already are the composite's classes stay what they are (mapping twice, or
+# mapping the MEGC flow-image releases, whose labels are these classes, changes nothing).
+_MEGC_ALREADY = {"negative": "negative", "positive": "positive", "surprise": "surprise"}
 _NEGATIVE_ALL = ["negative", "disgust", "repression", "anger", "contempt", "fear", "sadness", "tense"]
 CLASS_MAPPINGS: dict[str, dict] = {
     # MEGC 2019 composite: negative / positive / surprise; others excluded. CASME II
     # contributes only disgust and repression to "negative" (its few fear and sadness
     # clips are not part of the composite); SAMM contributes anger, contempt, disgust,
-    # fear and sadness.
+    # fear and sadness. negative / positive / surprise map to themselves everywhere.
     "megc2019": {
         "casme2": {"disgust": "negative", "repression": "negative", "happiness": "positive",
-                   "surprise": "surprise"},
+                   "surprise": "surprise", **_MEGC_ALREADY},
         "samm": {"anger": "negative", "contempt": "negative", "disgust": "negative", "fear": "negative",
-                 "sadness": "negative", "happiness": "positive", "surprise": "surprise"},
+                 "sadness": "negative", "happiness": "positive", "surprise": "surprise", **_MEGC_ALREADY},
         "*": {**{e: "negative" for e in _NEGATIVE_ALL}, "positive": "positive",
               "happiness": "positive", "surprise": "surprise"},
     },
@@ -274,16 +277,39 @@ class Corpus:
             part = class_mapping(mapping, dataset)
             mapped.loc[rows] = samples.loc[rows, "emotion"].str.lower().map(part)
         dropped = samples[mapped.isna()]
+        shown = repr(mapping) if isinstance(mapping, str) else "given"
+        targets = {str(c).lower() for ds in samples["dataset"].unique()
+                   for c in (class_mapping(mapping, ds) or {}).values()}
+        hint = " (it is already one of the mapping's classes: the labels look mapped already)"
         notes = pd.DataFrame({
             "dataset": dropped["dataset"], "file": "", "row": np.nan, "sample": dropped["sample"],
             "action": "excluded by mapping",
-            "reason": [f"emotion {e!r} is not in the class mapping {mapping if isinstance(mapping, str) else 'given'}"
+            "reason": [f"emotion {e!r} is not in the class mapping {shown}" + (hint if e.lower() in targets else "")
                        for e in dropped["emotion"]],
         })
         samples["label"] = mapped
-        samples = samples[mapped.notna()]
+        kept = samples[mapped.notna()]
+        if len(dropped):
+            _warn_excluded(dropped, n_total=len(samples), n_kept=len(kept), shown=shown, targets=targets)
         issues = pd.concat([self.issues, notes], ignore_index=True) if len(notes) else self.issues
-        return self._derive(samples, name=name, issues=issues)
+        return self._derive(kept, name=name, issues=issues)
+
+
+def _warn_excluded(dropped: pd.DataFrame, *, n_total: int, n_kept: int, shown: str, targets: set) -> None:
+    """One LoaderWarning saying how many samples a class mapping left out, and why."""
+    counts = dropped.groupby(["dataset", "emotion"]).size().sort_values(ascending=False, kind="stable")
+    listed = ", ".join(f"{n} {ds} {emo!r}" for (ds, emo), n in counts.head(6).items())
+    if len(counts) > 6:
+        listed += f" and {len(counts) - 6} more"
+    msg = (f"class mapping {shown}: {len(dropped)} of {n_total} samples excluded because their emotion is not in "
+           f"the mapping ({listed}); they are listed in corpus.issues (action 'excluded by mapping')")
+    already = sorted({e.lower() for e in dropped["emotion"]} & targets)
+    if already:
+        msg += (f". The emotions {already} are classes of this mapping already: the labels look mapped; "
+                "keep them as they are (mapping 'native') instead")
+    if n_kept == 0:
+        msg += ". No sample is left"
+    warnings.warn(msg, LoaderWarning, stacklevel=3)
 
 
 def _normalise_samples(samples: pd.DataFrame) -> pd.DataFrame:
