@@ -21,7 +21,7 @@ import xarray as xr
 
 from .._validate import check_choice
 from ._clips import IssueLog, finish_corpus, require_root
-from ._sheets import cell_text, norm, read_table
+from ._sheets import ALIASES, cell_text, norm, read_rows, read_table
 from .corpus import Corpus, DatasetError
 
 __all__ = ["load_flow_images", "read_flow_image", "FLOW_IMAGES_LAYOUT", "DEFAULT_COLUMNS", "LABEL_MAPS"]
@@ -310,10 +310,36 @@ def _table_records(csv: Path, columns) -> list[dict]:
     for field, name in (columns or {}).items():
         check_choice("columns key", field, list(DEFAULT_COLUMNS))
         aliases[field] = (norm(name),)
-    table, header_row = read_table(csv, required=("sample",), any_of=("label",), aliases=aliases)
+        # the usual spellings of an overridden field name some other column now: park them
+        others = set(DEFAULT_COLUMNS[field]) | set(ALIASES.get(field, ()))
+        aliases[f"_usual_{field}"] = tuple(sorted(others - {norm(name)}))
+    try:
+        table, header_row = read_table(csv, required=("sample",), any_of=("label",), aliases=aliases)
+    except DatasetError:
+        if columns:  # an override that names no header keeps the header row from being found
+            rows = read_rows(csv)
+            cells = {norm(c) for r in rows[:60] for c in r if c is not None}
+            bad = {f: n for f, n in columns.items() if norm(n) not in cells}
+            if bad:
+                first = next((r for r in rows if any(c is not None for c in r)), [])
+                raise DatasetError(_bad_columns(csv, bad, first)) from None
+        raise
+    if columns:
+        header = read_rows(csv)[header_row - 1]
+        cells = {norm(c) for c in header if c is not None}
+        missing = {f: n for f, n in columns.items() if norm(n) not in cells}
+        if missing:
+            raise DatasetError(_bad_columns(csv, missing, header))
     if "label" not in table.columns:
         raise DatasetError(f"{csv}: no label column (header row {header_row}); name it with columns={{'label': ...}}")
     return table.to_dict("records")
+
+
+def _bad_columns(csv, bad: Mapping[str, str], header) -> str:
+    names = ", ".join(f"{f!r}: {n!r}" for f, n in bad.items())
+    listed = ", ".join(repr(cell_text(c)) for c in header if c is not None)
+    return (f"{csv}: columns={{{names}}} names no column of the table; its columns are {listed} "
+            f"(fields: {', '.join(DEFAULT_COLUMNS)})")
 
 
 def _loso_subjects(folder: Path) -> list[Path]:

@@ -183,3 +183,28 @@ def test_recurring_names_in_another_dataset_prefix_all_its_samples(tmp_path):
     with pytest.warns(LoaderWarning, match="noted"):
         c = load_flow_images(tmp_path)
     assert set(c.uids) == {"mine/a/x", "mine/b/x", "mine/b/y"}
+
+
+# --------------------------------------------------------------------------- column overrides
+@pytest.mark.parametrize("field", ["dataset", "subject", "sample", "label", "image"])
+def test_column_override_naming_a_missing_column_is_an_error(tmp_path, field):
+    from dataset_fixtures import make_megc_flow_images
+
+    from mer_lab.datasets import DatasetError
+
+    t = make_megc_flow_images(tmp_path, layout="table")
+    with pytest.raises(DatasetError, match=rf"columns=\{{'{field}': 'no_such'\}} names no column") as err:
+        load_flow_images(t.root, columns={field: "no_such"}, label_map="megc2019")
+    assert "'filename_o'" in str(err.value) and "'imagename'" in str(err.value)  # the table's columns listed
+    assert "combined_3_class2_for_optical_flow.csv" in str(err.value)
+
+
+def test_column_override_that_exists_is_used(tmp_path):
+    from dataset_fixtures import make_megc_flow_images
+
+    t = make_megc_flow_images(tmp_path, layout="table")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LoaderWarning)
+        c = load_flow_images(t.root, columns={"subject": "sub_filename", "sample": "filename_o"}, label_map="megc2019")
+    # sub_filename is empty in the release: the subject falls back to the clip name
+    assert "samm/006_1_2" in c.uids and c.row("samm/006_1_2")["subject"] == "006_1_2"
