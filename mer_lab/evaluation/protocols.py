@@ -289,8 +289,30 @@ def protocol_notes(protocol: str, *, y, groups=None, datasets=None, folds=None) 
         other = sorted(set(classes.tolist()) - set(MEGC_CLASSES))
         if other:
             notes.append(f"MEGC 2019 uses the classes {list(MEGC_CLASSES)}; the labels also hold {other} "
-                         "(map the corpus with corpus.map_classes('megc2019'))")
+                         f"({_megc_advice(y, datasets)})")
     return notes
+
+
+def _megc_advice(y, datasets) -> str:
+    """What to do about labels outside the MEGC classes, checked against what the mapping would keep."""
+    from ..datasets.corpus import class_mapping
+
+    names = [None] * len(y) if datasets is None else list(datasets)
+    parts = {d: class_mapping("megc2019", d) for d in set(names)}
+    mapped = [parts[d].get(str(label).lower()) for d, label in zip(names, y)]
+    kept = [m for m in mapped if m is not None]
+    if not kept:
+        labels = sorted({str(v) for v in y})
+        if all(t.lstrip("+-").isdigit() for t in labels):
+            return (f"the labels are integer codes: name them when loading, e.g. load_flow_images(..., "
+                    f"label_map='megc2019') for 0 negative, 1 positive, 2 surprise, or relabel with "
+                    f"corpus.map_classes({{code: class}}); the 'megc2019' class mapping would keep no sample")
+        return ("none of them is an emotion the 'megc2019' class mapping knows, so it would keep no sample: "
+                "relabel with corpus.map_classes({label: 'negative' | 'positive' | 'surprise'})")
+    counts = {c: kept.count(c) for c in MEGC_CLASSES if c in kept}
+    shown = ", ".join(f"{c} {n}" for c, n in counts.items())
+    return (f"corpus.map_classes('megc2019') keeps {len(kept)} of {len(mapped)} samples: {shown}"
+            + ("; fewer than two classes would be left, so relabel with a dict instead" if len(counts) < 2 else ""))
 
 
 # =========================================================================== running

@@ -157,3 +157,18 @@ def test_run_protocol_warns_with_notes():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         run_protocol(X, y, groups=groups, classifier="knn", params={"n_neighbors": 1}, warn=False)
+
+
+def test_megc_note_never_advises_a_mapping_that_empties_the_corpus():
+    X, y, groups, ds, uids = toy(datasets=("casme2", "samm", "smic"))
+    codes = np.array([{"neg": "0", "pos": "1", "sur": "2"}[v] for v in y])
+    note = " ".join(protocol_notes("megc", y=codes, groups=groups, datasets=ds))
+    assert "label_map='megc2019'" in note and "would keep no sample" in note
+    assert "corpus.map_classes('megc2019')" not in note
+    other = " ".join(protocol_notes("megc", y=np.where(y == "sur", "others", y), groups=groups, datasets=ds))
+    assert "would keep no sample" in other and "corpus.map_classes('megc2019')" not in other
+    # native emotions the mapping knows: the advice stands, with what it keeps
+    native = np.array([{"neg": "disgust", "pos": "happiness", "sur": "others"}[v] for v in y])
+    advice = " ".join(protocol_notes("megc", y=native, groups=groups, datasets=ds))
+    n_kept = int((native != "others").sum())
+    assert f"corpus.map_classes('megc2019') keeps {n_kept} of {y.size} samples" in advice
