@@ -144,3 +144,67 @@ def test_megc_composite_from_the_command_line(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         main(["evaluate", "--dataset", "casme2,nosuch", "--method", "cli_range"])
     assert "invalid dataset nosuch" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- external features
+KNN = ["--classifier", "knn", "--search", "none", "--classifier-param", "n_neighbors=1", "--out"]
+
+
+def _scores(path):
+    table = pd.read_csv(path, comment="#")
+    doc = json.loads(path.read_text().splitlines()[1][len("# config: "):])
+    rows = table[(table["dataset"] == "all") & (table["average"] == "pooled") & (table["search"] != "counts")]
+    return dict(zip(rows["metric"], rows["value"])), table, doc
+
+
+def test_evaluate_external_features_matches_the_method(tmp_path, capsys):
+    """The same matrix, from a file, gives the method's own scores; provenance says external."""
+    csv, nc = tmp_path / "f.csv", tmp_path / "f.nc"
+    assert main(["features", *TINY, "--method", "cli_range", "--out", str(csv)]) == 0
+    assert main(["features", *TINY, "--method", "cli_range", "--out", str(nc)]) == 0
+    ref, _, _ = _scores(_run(tmp_path / "ref.csv", [*TINY, "--method", "cli_range"]))
+    got, table, config = _scores(_run(tmp_path / "ext.csv", [*TINY, "--features", str(csv)]))
+    assert got == ref
+    assert config["method"] == "external" and config["features_source"] == "external"
+    assert config["corpus_info"]["features"] == {"source": "external", "file": str(csv)}
+    assert config["method_params"] == {}
+    assert set(table.loc[table["method"] == "external", "parameters"].map(lambda p: json.loads(p)["features"])) \
+        == {"external"}
+    # netCDF without a dataset: labels and subjects come from the file itself
+    alone, _, config = _scores(_run(tmp_path / "nc.csv", ["--features", str(nc), "--quiet"]))
+    assert alone == ref and config["n_samples"] == 16
+    assert "external" in capsys.readouterr().out
+
+
+def _run(out, args):
+    assert main(["evaluate", *args, *KNN, str(out)]) == 0
+    return out
+
+
+def test_evaluate_external_features_errors(tmp_path, capsys):
+    csv = tmp_path / "f.csv"
+    assert main(["features", *TINY, "--method", "cli_range", "--out", str(csv)]) == 0
+    frame = pd.read_csv(csv)
+    # two samples missing from the file: an error naming them
+    frame.iloc[2:].to_csv(tmp_path / "short.csv", index=False)
+    assert main(["evaluate", *TINY, "--features", str(tmp_path / "short.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "2 of the 16 samples" in err and "have no row" in err and frame["uid"][0] in err
+    # ids that match nothing
+    frame.assign(uid="x" + frame["uid"]).to_csv(tmp_path / "other.csv", index=False)
+    assert main(["evaluate", *TINY, "--features", str(tmp_path / "other.csv")]) == 2
+    assert "none of its 16 ids matches" in capsys.readouterr().err
+    # without a dataset the file needs labels and subjects
+    frame.drop(columns=["label"]).to_csv(tmp_path / "nolabel.csv", index=False)
+    assert main(["evaluate", "--features", str(tmp_path / "nolabel.csv")]) == 2
+    assert "no label column" in capsys.readouterr().err
+    # a method name with a feature file, and neither
+    assert main(["evaluate", *TINY, "--features", str(csv), "--method", "cli_range"]) == 2
+    assert "leave out --method" in capsys.readouterr().err
+    assert main(["evaluate", *TINY]) == 2
+    assert "--features FILE" in capsys.readouterr().err
+    # extra rows (samples a mapping left out) are named, not an error
+    extra = pd.concat([frame, frame.iloc[:1].assign(uid="synthetic/extra_clip")])
+    extra.to_csv(tmp_path / "extra.csv", index=False)
+    assert main(["evaluate", *TINY, "--features", str(tmp_path / "extra.csv"), *KNN, str(tmp_path / "o.csv")]) == 0
+    assert "1 of the 17 rows" in capsys.readouterr().out

@@ -62,14 +62,14 @@ def _dataset_list(text: str) -> list[str]:
     return names
 
 
-def _add_data_options(p, *, multiple: bool = False):
+def _add_data_options(p, *, multiple: bool = False, required: bool = True):
     names = _dataset_names()
     if multiple:
         p.add_argument("--datasets", nargs="+", choices=names, default=_DEFAULT_TABLE3_DATASETS, metavar="NAME",
                        help=f"datasets (columns); default {' '.join(_DEFAULT_TABLE3_DATASETS)}; "
                             f"choose from: {', '.join(names)}")
     else:
-        p.add_argument("--dataset", required=True, type=_dataset_list, metavar="NAME[,NAME...]",
+        p.add_argument("--dataset", required=required, type=_dataset_list, metavar="NAME[,NAME...]",
                        help=f"dataset to load, or several comma-separated for a composite (e.g. "
                             f"smic,casme2,samm with --mapping megc2019 --protocol megc); names: {', '.join(names)}")
         p.add_argument("--root", metavar="DIR", default=None,
@@ -141,14 +141,15 @@ def register(subparsers) -> None:
                      "with the majority-class baseline. --search nested also prints the thesis-mode numbers and "
                      "the gap between them."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    _add_data_options(p)
-    _add_method_options(p)
+    _add_data_options(p, required=False)
+    _add_method_options(p, required=False)
     _add_run_options(p)
     p.add_argument("--out", metavar="FILE", default=None,
                    help="write the results table (.csv) or everything (.json); configuration, seed and package "
                         "versions included")
     p.add_argument("--predictions", metavar="FILE", default=None, help="write fold-level predictions as CSV")
     _add_compute_options(p)
+    _add_features_option(p)
     p.set_defaults(func=run_evaluate)
 
     p = subparsers.add_parser(
@@ -265,6 +266,53 @@ def _print_summary(res, out=None):
 
 
 # --------------------------------------------------------------------------- commands
+def _add_features_option(p):
+    p.add_argument("--features", metavar="FILE", default=None,
+                   help="evaluate a feature matrix you already have instead of a method: .csv (an id column "
+                        "'uid', then numeric features) or .nc (netCDF, as 'mer-lab features' writes). With "
+                        "--dataset the ids are matched to the dataset's samples (uids such as "
+                        "casme2/sub01/EP02_01f, or sample names) and labels and subjects come from it; without, "
+                        "the file must carry label and subject (or group) columns. Recorded as external "
+                        "features; --method and --param do not apply")
+
+
+def _evaluation_input(args, *, load_args, params):
+    """(corpus, features) of ``mer-lab evaluate``: a dataset and a method, or a feature file."""
+    features_file = getattr(args, "features", None)
+    if features_file is None:
+        if args.method is None:
+            raise ValueError("give --method NAME (features computed by mer_lab) or --features FILE "
+                             "(a feature matrix you have)")
+        if args.dataset is None:
+            raise ValueError("--dataset is required with --method (without a dataset, give --features FILE "
+                             "with label and subject columns)")
+        return _load_corpus(args.dataset, root=args.root, mapping=args.mapping, load_args=load_args), None
+    from .external import corpus_from_features, features_for_corpus, read_features
+
+    if args.method is not None or params:
+        raise ValueError("--features evaluates the file's features: leave out --method and --param "
+                         f"(got --method {args.method!r}{' and --param' if params else ''})")
+    ff = read_features(features_file)
+    if args.dataset is not None:
+        corpus = _load_corpus(args.dataset, root=args.root, mapping=args.mapping, load_args=load_args)
+        X, names, left_out = features_for_corpus(ff, corpus)
+        if left_out:
+            print(f"note: {len(left_out)} of the {len(ff.ids)} rows of {ff.path.name} are not samples of "
+                  f"{corpus.name!r} and were left out (e.g. {left_out[:3]})")
+    else:
+        if args.root is not None or load_args:
+            raise ValueError("--root and --load apply to --dataset; without it the feature file is the corpus")
+        corpus, X, names = corpus_from_features(ff)
+        if args.mapping is not None:
+            corpus = corpus.map_classes(args.mapping)
+            if len(corpus) == 0:
+                raise ValueError(f"no sample of {ff.path.name} is left after --mapping {args.mapping!r}")
+        X = X[corpus.samples["feature_row"].to_numpy(dtype=int)]
+    corpus.info = {**corpus.info, "features": {"source": "external", "file": str(ff.path)}}
+    print(f"features: external, {X.shape[0]} samples x {X.shape[1]} features from {ff.path}")
+    return corpus, (X, names)
+
+
 def run_evaluate(args) -> int:
     import warnings
 
@@ -274,10 +322,11 @@ def run_evaluate(args) -> int:
     load_args = parse_assignments(args.load, option="--load")
     params = parse_assignments(args.param, option="--param")
     clf_params = parse_assignments(args.classifier_param, option="--classifier-param") or None
-    corpus = _load_corpus(args.dataset, root=args.root, mapping=args.mapping, load_args=load_args)
+    corpus, features = _evaluation_input(args, load_args=load_args, params=params)
     with dask_client(args.workers, args.scheduler) as client, warnings.catch_warnings():
         warnings.simplefilter("ignore", ProtocolWarning)  # printed as notes below
-        res = run_experiment(corpus, args.method, protocol=args.protocol, train=_split_names(args.train),
+        res = run_experiment(corpus, args.method, features=features, protocol=args.protocol,
+                             train=_split_names(args.train),
                              test=_split_names(args.test), classifier=args.classifier, search=args.search,
                              params=params, classifier_params=clf_params, grid=args.grid,
                              preprocessing=args.preprocessing, metric=args.metric, seed=args.seed,

@@ -28,6 +28,7 @@ import pandas as pd
 from .. import __version__
 from .._validate import check_choice, describe
 from ..cache import DiskCache, resolve_cache
+from ..methods import Method
 from .metrics import METRICS, baseline_scores, confusion_matrix, scores
 from .protocols import PROTOCOLS, run_protocol
 from .search import PREPROCESSING, SEARCHES, PolyGrid, poly_grid, thesis_gammas
@@ -35,6 +36,7 @@ from .search import PREPROCESSING, SEARCHES, PolyGrid, poly_grid, thesis_gammas
 __all__ = [
     "PUBLISHED",
     "PUBLISHED_MEGC",
+    "EXTERNAL_METHOD",
     "THESIS_MAPPINGS",
     "Results",
     "compute_features",
@@ -54,6 +56,10 @@ PUBLISHED: dict[tuple[str, str], tuple[float, float]] = {
     ("samm", "baseline"): (0.3585, 0.0660), ("samm", "lbp_top"): (0.3333, 0.1989),
     ("samm", "mdmo"): (0.4654, 0.2837), ("samm", "sparse_mdmo"): (0.4528, 0.3261),
 }
+#: What ``run_experiment(method=None, features=...)`` records: features made elsewhere.
+#: Their scale is unknown, so its default per-fold scaling standardises them.
+EXTERNAL_METHOD = Method(name="external", title="external features", function="external",
+                         preprocessing="standard", reference="features computed outside mer_lab")
 #: MEGC 2019 composite (UF1, UAR) of published baselines.
 PUBLISHED_MEGC: dict[str, tuple[float, float]] = {"lbp_top": (0.5882, 0.5785), "biwoof": (0.6296, 0.6227)}
 
@@ -420,8 +426,10 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
     corpus : Corpus or str
         The samples (a dataset name is loaded by :func:`mer_lab.datasets.registry.load`).
         Labels come from ``corpus.samples["label"]``; subjects from ``corpus.groups``.
-    method : str
-        A method of :mod:`mer_lab.methods` (``"baseline"`` is the majority class).
+    method : str or None
+        A method of :mod:`mer_lab.methods` (``"baseline"`` is the majority class), or
+        ``None`` with ``features``: features made elsewhere, recorded as ``"external"``
+        (no method parameters; ``preprocessing="auto"`` standardises them).
     protocol : {"loso", "lovo", "cross", "megc"}
         See :mod:`mer_lab.evaluation.protocols`; ``train``/``test`` name the datasets
         of ``"cross"``.
@@ -449,7 +457,9 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
     progress, cache, n_jobs, client
         Progress bars, feature cache, local parallelism and a Dask client.
     features : (X, names), optional
-        Precomputed features in corpus order (skips :func:`compute_features`).
+        Precomputed features in corpus order (skips :func:`compute_features`). With a
+        method name they are taken as that method's features (its parameters are
+        recorded); with ``method=None`` as external ones.
 
     Returns
     -------
@@ -468,14 +478,19 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
 
     t0 = time.perf_counter()
     corpus = _resolve_corpus(corpus)
-    m = get_method(method)
+    external = method is None
+    if external and features is None:
+        raise ValueError("method=None evaluates features made elsewhere: pass features=(X, names)")
+    if external and params:
+        raise ValueError(f"params {sorted(params)} have no meaning for external features (method=None)")
+    m = EXTERNAL_METHOD if external else get_method(method)
     check_choice("protocol", protocol, list(PROTOCOLS))
     check_choice("search", search, SEARCHES)
     check_choice("preprocessing", preprocessing, ["auto", *PREPROCESSING])
     if len(corpus) == 0:
         raise ValueError(f"corpus {corpus.name!r} holds no samples")
     dataset_key = _dataset_key(corpus, protocol)
-    resolved = method_params(m, dataset=dataset_key, **dict(params or {}))
+    resolved = {} if external else method_params(m, dataset=dataset_key, **dict(params or {}))
     if m.function is None:  # the majority baseline
         classifier, search, classifier_params = "majority", "none", None
     if features is None:
@@ -499,7 +514,8 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
         pred = run.predictions[run.predictions["search"] == mode]
         sel = run.selected[run.selected["search"] == mode]["params"]
         chosen = json.loads(sel.iloc[0]) if sel.nunique() == 1 else "per fold (see selected)"
-        parameters = _plain_json({"features": resolved, "classifier": chosen, "preprocessing": prep})
+        parameters = _plain_json({"features": "external" if external else resolved, "classifier": chosen,
+                                  "preprocessing": prep})
         for r in _score_rows(pred, by_dataset=by_dataset):
             rows.append({"method": m.name, "search": mode, "parameters": parameters, **r})
     first = run.predictions[run.predictions["search"] == run.predictions["search"].iloc[0]]
@@ -521,6 +537,7 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
         "seconds": round(time.perf_counter() - t0, 3), "versions": versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    config["features_source"] = "external" if external else ("given" if features is not None else "computed")
     return Results(table=table, predictions=run.predictions, selected=run.selected, config=config,
                    search_scores=run.search_scores, notes=run.notes)
 

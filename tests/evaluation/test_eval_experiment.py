@@ -118,6 +118,23 @@ def test_precomputed_features_and_fixed_parameters(corpus, toy_method):
         run_experiment(corpus, "test_motion", features=(X[:3], names), progress=False)
 
 
+
+def test_external_features_are_recorded_as_external(corpus, toy_method):
+    X, names = compute_features(corpus, "test_motion", cache=False, progress=False)
+    kw = dict(classifier="knn", search="none", classifier_params={"n_neighbors": 1}, progress=False,
+              preprocessing="standard")
+    res = run_experiment(corpus, None, features=(X, names), **kw)
+    own = run_experiment(corpus, "test_motion", features=(X, names), **kw)
+    assert res.scores() == pytest.approx(own.scores())
+    assert res.config["method"] == "external" and res.config["method_params"] == {}
+    assert res.config["features_source"] == "external" and own.config["features_source"] == "given"
+    params = {json.loads(p)["features"] for p in res.table.loc[res.table["method"] == "external", "parameters"]}
+    assert params == {"external"}  # no method parameters that never produced them
+    with pytest.raises(ValueError, match="features="):
+        run_experiment(corpus, None, progress=False)
+    with pytest.raises(ValueError, match="no meaning"):
+        run_experiment(corpus, None, features=(X, names), params={"tim": 5}, progress=False)
+
 def test_baseline_method_is_the_majority_class(corpus):
     unbalanced = corpus.filter(np.arange(len(corpus)) != 0)    # 9 / 10: a unique majority
     res = run_experiment(unbalanced, "baseline", progress=False)
