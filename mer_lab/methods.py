@@ -43,7 +43,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,10 @@ __all__ = [
     "extract",
     "fold_stage",
     "feature_names",
+    "INPUT_KINDS",
+    "input_kind",
+    "check_input",
+    "flow_methods",
 ]
 
 
@@ -172,6 +176,13 @@ class Method:
         Where the method comes from.
     version : str
         Bumped when the method's output changes (part of feature cache keys).
+    inputs : tuple of str
+        The corpus kinds the method accepts: ``"frames"`` (clips of frames) and/or
+        ``"flow"`` (precomputed flow images, :func:`mer_lab.datasets.load_flow_images`,
+        one onset-apex flow field per clip).
+    flow_params : dict
+        Parameters the method needs on flow images (FDM: ``{"segments": 1}``, as one
+        flow field cannot be split in time); :func:`check_input` refuses other values.
     """
 
     name: str
@@ -189,6 +200,8 @@ class Method:
     gamma_step: float = 0.01
     reference: str = ""
     version: str = "1"
+    inputs: tuple = ("frames",)
+    flow_params: dict = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- schema pieces
@@ -285,6 +298,12 @@ _BUILTIN = [
            reference="thesis Table 3: every sample predicted as the majority class"),
 ]
 
+# Methods that read one flow field (onset -> apex) also take precomputed flow images;
+# FDM only when it does not split the clip in time. The others need clips of frames.
+_FLOW_INPUT = {"hoof": {}, "biwoof": {}, "fdm": {"segments": 1}, "baseline": {}}
+_BUILTIN = [replace(m, inputs=("frames", "flow"), flow_params=_FLOW_INPUT[m.name]) if m.name in _FLOW_INPUT else m
+            for m in _BUILTIN]
+
 METHODS: dict[str, Method] = {m.name: m for m in _BUILTIN}
 
 
@@ -370,13 +389,69 @@ def available_methods() -> dict[str, str]:
 
 
 def list_methods():
-    """A table of the methods: name, title, status, TIM, fold stage, needs, reference."""
+    """A table of the methods: name, title, status, TIM, fold stage, needs, inputs, reference."""
     import pandas as pd
 
     status = available_methods()
     return pd.DataFrame([{"method": m.name, "title": m.title, "status": status[m.name], "tim": m.tim,
-                          "fold_stage": m.stage is not None, "needs": ",".join(m.needs), "reference": m.reference}
+                          "fold_stage": m.stage is not None, "needs": ",".join(m.needs),
+                          "inputs": _inputs_text(m), "reference": m.reference}
                          for m in METHODS.values()]).set_index("method")
+
+
+#: Corpus kinds a method may accept (``Corpus.info["kind"]``; clips of frames when unset).
+INPUT_KINDS = ("frames", "flow")
+
+
+def _inputs_text(m: Method) -> str:
+    return ", ".join(k + (" (" + ", ".join(f"{p}={v}" for p, v in m.flow_params.items()) + ")"
+                          if k == "flow" and m.flow_params else "") for k in m.inputs)
+
+
+def input_kind(corpus) -> str:
+    """What a corpus's rows hold: ``"flow"`` for precomputed flow images, else ``"frames"``."""
+    kind = str(getattr(corpus, "info", {}).get("kind", "frames"))
+    return kind if kind in INPUT_KINDS else "frames"
+
+
+def flow_methods() -> dict[str, dict]:
+    """Methods that accept precomputed flow images, with the parameters they need there."""
+    return {m.name: dict(m.flow_params) for m in METHODS.values() if "flow" in m.inputs and m.function is not None}
+
+
+def _flow_list() -> str:
+    return ", ".join(n + (" (" + ", ".join(f"{p}={v}" for p, v in fp.items()) + ")" if fp else "")
+                     for n, fp in flow_methods().items())
+
+
+def check_input(method, kind: str, params: Mapping | None = None) -> None:
+    """Raise a ValueError when a method cannot run on this kind of input.
+
+    Parameters
+    ----------
+    method : str or Method
+    kind : {"frames", "flow"}
+        What the corpus holds (:func:`input_kind`).
+    params : mapping, optional
+        The method's resolved parameters; on flow images they must agree with
+        :attr:`Method.flow_params`.
+    """
+    m = get_method(method)
+    check_choice("input kind", kind, INPUT_KINDS)
+    if kind not in m.inputs:
+        what = {"flow": "precomputed flow images (one flow field per clip)", "frames": "clips of frames"}[kind]
+        needs = " and ".join({"flow": "flow images", "frames": "clips of frames"}[k] for k in m.inputs)
+        raise ValueError(f"method {m.name!r} cannot run on {what}: it takes {needs}. Methods that accept "
+                         f"flow images: {_flow_list()}")
+    if kind == "flow" and m.flow_params:
+        given = dict(params) if params is not None else method_params(m)
+        wrong = {k: given.get(k) for k, v in m.flow_params.items() if given.get(k) != v}
+        if wrong:
+            need = ", ".join(f"{k}={v}" for k, v in m.flow_params.items())
+            got = ", ".join(f"{k}={v!r}" for k, v in wrong.items())
+            raise ValueError(f"method {m.name!r} runs on flow images only with {need} (a flow image is one flow "
+                             f"field), got {got}; pass params={dict(m.flow_params)} (mer-lab: --param "
+                             f"{need.replace(', ', ' --param ')})")
 
 
 # Dataset names of the loaders -> the names dataset defaults are filed under.

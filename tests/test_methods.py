@@ -137,3 +137,56 @@ def test_evm_pre_step_is_offered_and_changes_the_features():
 
     with pytest.raises(ValueError, match="evm_alpha"):
         method_params("hoof", evm_alpha=-1)
+
+
+# --------------------------------------------------------------------------- method x input
+def _flow_corpus(tmp_path):
+    import importlib.util
+    import warnings
+    from pathlib import Path
+
+    from mer_lab.datasets import load_flow_images
+
+    spec = importlib.util.spec_from_file_location("dataset_fixtures_methods",
+                                                  Path(__file__).parent / "datasets" / "fixtures.py")
+    fx = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fx)
+    t = fx.make_megc_flow_images(tmp_path, layout="table")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_flow_images(t.root, label_map="megc2019"), t.root
+
+
+def test_registry_says_which_methods_take_flow_images():
+    assert M.flow_methods() == {"hoof": {}, "biwoof": {}, "fdm": {"segments": 1}}
+    assert M.METHODS["lbp_top"].inputs == ("frames",) and "flow" not in M.METHODS["mdmo"].inputs
+    assert M.METHODS["fdm"].flow_params == {"segments": 1}
+    table = M.list_methods()
+    assert table.loc["fdm", "inputs"] == "frames, flow (segments=1)" and table.loc["lbp_top", "inputs"] == "frames"
+
+
+def test_unsupported_method_on_flow_images_is_a_clear_error(tmp_path):
+    from mer_lab.evaluation.experiment import compute_features
+
+    corpus, _ = _flow_corpus(tmp_path)
+    with pytest.raises(ValueError, match=r"'lbp_top' cannot run on precomputed flow images.*hoof, biwoof, "
+                                         r"fdm \(segments=1\)"):
+        compute_features(corpus, "lbp_top", cache=False, progress=False)
+    with pytest.raises(ValueError, match=r"'fdm' runs on flow images only with segments=1.*got segments=4"):
+        compute_features(corpus, "fdm", cache=False, progress=False)
+    X, _ = compute_features(corpus, "fdm", params={"segments": 1}, cache=False, progress=False)
+    assert X.shape[0] == len(corpus)
+    assert compute_features(corpus, "biwoof", cache=False, progress=False)[0].shape[0] == len(corpus)
+
+
+def test_cli_lists_flow_methods_and_refuses_others(tmp_path, capsys):
+    from mer_lab.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "On precomputed flow images (the flow_images dataset) only: hoof, biwoof, fdm (segments=1)" in help_text
+    _, root = _flow_corpus(tmp_path)
+    code = main(["evaluate", "--dataset", "flow_images", "--root", str(root), "--load", "label_map=megc2019",
+                 "--method", "mdmo", "--quiet", "--no-cache"])
+    assert code == 2 and "'mdmo' cannot run on precomputed flow images" in capsys.readouterr().err

@@ -85,9 +85,13 @@ def _add_data_options(p, *, multiple: bool = False, required: bool = True):
 
 
 def _add_method_options(p, *, required: bool = True):
+    from ..methods import flow_methods
+
     names = _method_names()
+    flow = ", ".join(n + "".join(f" ({k}={v})" for k, v in fp.items()) for n, fp in flow_methods().items())
     p.add_argument("--method", required=required, choices=names, metavar="NAME",
-                   help=f"feature method; one of: {', '.join(names)}")
+                   help=f"feature method; one of: {', '.join(names)}. On precomputed flow images (the "
+                        f"flow_images dataset) only: {flow}")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override a method parameter, repeatable (e.g. --param tim=20 --param 'blocks=[4,4,1]')")
 

@@ -198,13 +198,14 @@ def compute_features(corpus, method, *, params: Mapping | None = None, cache=Tru
     >>> X.shape
     (4, 96)
     """
-    from ..methods import feature_names, get_method, method_params
+    from ..methods import check_input, feature_names, get_method, input_kind, method_params
 
     corpus = _resolve_corpus(corpus)
     m = get_method(method)
     if dataset == "auto":
         dataset = _dataset_key(corpus, None)
     resolved = method_params(m, dataset=dataset, **dict(params or {}))
+    check_input(m, input_kind(corpus), resolved)
     if m.function is None:
         return np.zeros((len(corpus), 1)), feature_names(m)
     store = _resolve_cache(cache)
