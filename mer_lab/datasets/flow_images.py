@@ -145,8 +145,8 @@ def load_flow_images(folder, *, csv=None, columns: Mapping[str, str] | None = No
     -----
     The image of a row is the file the CSV's ``image`` column names; otherwise (or when
     that file does not exist) the first file whose name without extension is
-    ``<sample>``, ``<subject>_<sample>``, ``<dataset>_<sample>`` or
-    ``<dataset>_<subject>_<sample>``. Names match exactly first; failing that, ignoring
+    ``<dataset>_<subject>_<sample>``, ``<subject>_<sample>``, ``<dataset>_<sample>`` or
+    ``<sample>``. Two rows given the same image are both flagged. Names match exactly first; failing that, ignoring
     the extension (``.jpg`` named, ``.png`` stored), letter case and spaces around the
     name (``"sub01_EP02_01f .png"``). Every such fuzzy match is listed in
     ``corpus.issues`` (action ``fuzzy match``). Rows without an image are skipped and
@@ -202,9 +202,10 @@ def load_flow_images(folder, *, csv=None, columns: Mapping[str, str] | None = No
             path = Path(rec["path"])
         else:
             named = cell_text(rec.get("image"))
-            stems = [sample, f"{subject}_{sample}", f"{ds}_{sample}", f"{ds}_{subject}_{sample}"]
+            # most specific first: a bare clip name may belong to another subject's clip
+            stems = [f"{ds}_{subject}_{sample}", f"{subject}_{sample}", f"{ds}_{sample}", sample]
             if written != subject:
-                stems += [f"{written}_{sample}", f"{ds}_{written}_{sample}"]
+                stems[2:2] = [f"{ds}_{written}_{sample}", f"{written}_{sample}"]
             path, note = finder.find(named, stems)
             if path is None:
                 log.add(file=where, row=row_no, sample=sample, action="skipped",
@@ -222,6 +223,11 @@ def load_flow_images(folder, *, csv=None, columns: Mapping[str, str] | None = No
                      "apex_estimated": False, "flags": "", "path": str(path), "first_frame": None,
                      "last_frame": None, "csv_row": row_no})
     samples = _sample_names(pd.DataFrame(rows), log=log)
+    if len(samples):
+        shared = samples[samples["path"].duplicated(keep=False)]
+        for rec in shared.to_dict("records"):
+            log.add(file=source if source is not None else rec["path"], row=rec["csv_row"], sample=rec["sample"],
+                    action="kept (flagged)", reason=f"another row uses the same image {rec['path']}")
     info = {"kind": "flow", "root": str(folder), "csv": "" if source is None else str(source), "layout": layout,
             "channels": channels, "label_map": None if codes is None else _show_map(codes),
             "scaling": "u, v = p / 127.5 - 1 in [-1, 1]; strain = p / 255 in [0, 1] (relative, not pixels)"}

@@ -208,3 +208,29 @@ def test_column_override_that_exists_is_used(tmp_path):
         c = load_flow_images(t.root, columns={"subject": "sub_filename", "sample": "filename_o"}, label_map="megc2019")
     # sub_filename is empty in the release: the subject falls back to the clip name
     assert "samm/006_1_2" in c.uids and c.row("samm/006_1_2")["subject"] == "006_1_2"
+
+
+def test_missing_named_image_falls_back_to_the_subject_specific_file(tmp_path):
+    import cv2
+
+    # the named file is missing; 'EP02_01f.png' (whose subject?) and 'sub02_EP02_01f.png' exist
+    cv2.imwrite(str(tmp_path / "EP02_01f.png"), np.full((4, 4, 3), 10, np.uint8))
+    cv2.imwrite(str(tmp_path / "sub02_EP02_01f.png"), np.full((4, 4, 3), 200, np.uint8))
+    (tmp_path / "labels.csv").write_text("dataset,subject,filename,label,image\n"
+                                         "casme2,sub02,EP02_01f,disgust,gone.jpg\n"
+                                         "casme2,sub03,EP02_01f,disgust,gone2.jpg\n")
+    with pytest.warns(LoaderWarning):
+        c = load_flow_images(tmp_path)
+    assert c.row("casme2/sub02/EP02_01f")["path"].endswith("sub02_EP02_01f.png")
+    assert c.row("casme2/sub03/EP02_01f")["path"].endswith("/EP02_01f.png")
+
+
+def test_two_rows_with_one_image_are_flagged(tmp_path):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((4, 4, 3), 10, np.uint8))
+    (tmp_path / "labels.csv").write_text("subject,clip,label,image\n1,x,p,a.png\n2,y,q,a.png\n")
+    with pytest.warns(LoaderWarning, match="kept"):
+        c = load_flow_images(tmp_path)
+    flagged = c.issues[c.issues["action"] == "kept (flagged)"]
+    assert sorted(flagged["sample"]) == ["x", "y"] and "same image" in flagged["reason"].iloc[0]
