@@ -277,7 +277,8 @@ def _sample_names(samples: pd.DataFrame, *, log: IssueLog) -> pd.DataFrame:
                                f"{', ...' if len(recurring) > 3 else ''}): every {ds} sample is named "
                                "<subject>/<clip>")
         if prefixed:
-            already = [c.startswith(f"{s}/") for c, s in zip(clip, subject)]
+            # already prefixed, or no subject known (it then defaults to the clip name)
+            already = [c.startswith(f"{s}/") or c == s for c, s in zip(clip, subject)]
             samples.loc[idx, "sample"] = [c if a else f"{s}/{c}" for c, s, a in zip(clip, subject, already)]
     return samples
 
