@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -136,9 +137,24 @@ def find_files(root: Path, patterns: Iterable[str], *, depth: int = 2, exclude: 
     return found
 
 
+_BACKUP_MARKS = re.compile(r"((?<![a-z])(copy|backup|bak|old)(?![a-z])|\(\d+\)|~)", re.IGNORECASE)
+
+
+def _looks_like_backup(path: Path) -> bool:
+    """``coding - Copy.xlsx``, ``coding_backup.xlsx``, ``coding (1).xlsx``, ``coding.old.xlsx``..."""
+    return bool(_BACKUP_MARKS.search(path.stem))
+
+
 def pick_file(root: Path, given, patterns: Sequence[str], *, what: str, dataset: str, layout: str,
-              exclude: Iterable[str] = ()) -> Path:
-    """The metadata file: ``given`` (absolute, or relative to root) or the newest match of ``patterns``."""
+              exclude: Iterable[str] = (), log: IssueLog | None = None, option: str = "coding_file") -> Path:
+    """The metadata file: ``given`` (absolute, or relative to root) or the best match of ``patterns``.
+
+    Among several matches the choice is explicit: .xlsx before .csv, names that do not
+    look like a backup copy (``copy``, ``backup``, ``bak``, ``old``, ``(1)``) before those
+    that do, then the latest name (coding files carry dates: 20190701 > 20140508). When
+    more than one file matches, ``log`` gets a ``chose file`` issue naming the file used
+    and the others, and how to pick another (``option``).
+    """
     if given is not None:
         path = Path(os.path.expanduser(str(given)))
         if not path.is_absolute() and not path.exists():
@@ -152,9 +168,14 @@ def pick_file(root: Path, given, patterns: Sequence[str], *, what: str, dataset:
             f"{dataset}: no {what} under {root} (looked for {', '.join(patterns)} down to 2 folders deep). "
             f"Expected layout:\n{layout}"
         )
-    # Prefer .xlsx over .csv, then the latest name (coding files carry dates: 20190701 > 20140508).
-    found.sort(key=lambda p: (p.suffix.lower() in (".xlsx", ".xlsm"), p.name))
-    return found[-1]
+    found.sort(key=lambda p: (p.suffix.lower() in (".xlsx", ".xlsm"), not _looks_like_backup(p), p.name))
+    chosen = found[-1]
+    if len(found) > 1 and log is not None:
+        others = ", ".join(str(p) for p in reversed(found[:-1]))
+        log.add(file=chosen, row=None, sample="", action="chose file",
+                reason=f"{len(found)} files match the {what} ({', '.join(patterns)}): read {chosen}; not read: "
+                       f"{others}. Pass {option}= to read another")
+    return chosen
 
 
 # --------------------------------------------------------------------------- key frames
@@ -339,6 +360,7 @@ def clip_sample(*, log: IssueLog, dataset: str, subject: str, sample: str, emoti
         "onset": on, "apex": ap, "offset": off, "n_frames": len(numbers), "fps": float(fps),
         "apex_estimated": bool(estimated), "flags": "; ".join(flags),
         "path": str(folder), "first_frame": numbers[0], "last_frame": numbers[-1],
+        "_source_file": "" if file is None else str(file),
     }
     if extra:
         out.update(extra)
@@ -412,14 +434,19 @@ def _video_cube(path: Path, row, *, span, grey, meta):
 
 
 def finish_corpus(rows: list[dict], *, log: IssueLog, name: str, loader, info: Mapping, mapping="native",
-                  columns: Sequence[str] = ()) -> Corpus:
-    """Assemble the Corpus, warn once about the issues, apply the class mapping."""
+                  columns: Sequence[str] = (), distinct_intervals: bool = False) -> Corpus:
+    """Assemble the Corpus, warn once about the issues, apply the class mapping.
+
+    Rows naming the same clip twice are resolved by :func:`_dedupe` (``distinct_intervals``:
+    a clip may hold several expressions, told apart by their onset and offset).
+    """
     from .corpus import SAMPLE_COLUMNS
 
     base = [c for c in SAMPLE_COLUMNS if c not in ("group", "label")]
     cols = base + ["path", "first_frame", "last_frame"] + [c for c in columns if c not in base]
     samples = pd.DataFrame(rows, columns=list(dict.fromkeys(cols + [k for r in rows for k in r])))
-    samples = _dedupe(samples, log)
+    samples = _dedupe(samples, log, distinct_intervals=distinct_intervals)
+    samples = samples.drop(columns=[c for c in samples.columns if c.startswith("_")])
     for c in ("first_frame", "last_frame"):
         if c in samples:
             samples[c] = pd.to_numeric(samples[c], errors="coerce").astype("Int64")
@@ -431,23 +458,78 @@ def finish_corpus(rows: list[dict], *, log: IssueLog, name: str, loader, info: M
     return corpus
 
 
-def _dedupe(samples: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
-    """Two sheet rows naming the same clip: keep both, the later ones renamed ``name#2``..."""
+def _where(samples: pd.DataFrame, i) -> str:
+    """``'<sheet> row <n>'`` (or the clip folder) a samples row came from, for messages."""
+    file = samples.at[i, "_source_file"] if "_source_file" in samples else None
+    row = samples.at[i, "sheet_row"] if "sheet_row" in samples else None
+    file = "" if file is None or (isinstance(file, float) and file != file) else str(file)
+    if not file and "path" in samples:
+        file = str(samples.at[i, "path"])
+    return file + (f" row {int(row)}" if row is not None and not pd.isna(row) else "")
+
+
+def _dedupe(samples: pd.DataFrame, log: IssueLog, *, distinct_intervals: bool = False) -> pd.DataFrame:
+    """Resolve rows naming the same clip (same dataset and sample name).
+
+    A backup copy of a sheet beside the original, or a repeated row, would otherwise
+    make one clip two samples reading the same frames, which then sit on both sides of a
+    train/test split. Rules, per clip named more than once:
+
+    * the rows disagree on the emotion: the clip is refused (every row dropped), with a
+      ``refused`` issue naming each sheet row and its label;
+    * otherwise the first row is kept and every other one dropped with a ``duplicate
+      dropped`` issue naming both sheet rows (and the key frames when they differ).
+
+    With ``distinct_intervals`` (one folder holds a long video with several expressions,
+    CAS(ME)^2), rows whose onset or offset differ are separate expressions: they are all
+    kept, the later ones renamed ``<name>#2``, ``#3`` (issue ``renamed``); only rows with
+    the same interval count as duplicates.
+    """
     if samples.empty:
         return samples
     dup = samples.duplicated(["dataset", "sample"], keep=False)
     if not dup.any():
         return samples
     samples = samples.copy()
-    counter: dict[tuple, int] = {}
-    for i in samples.index[dup]:
-        key = (samples.at[i, "dataset"], samples.at[i, "sample"])
-        counter[key] = counter.get(key, 0) + 1
-        if counter[key] > 1:
-            new = f"{key[1]}#{counter[key]}"
-            note = f"a second sheet row names the clip {key[1]!r}: kept as {new!r}"
-            samples.at[i, "sample"] = new
-            samples.at[i, "flags"] = "; ".join(f for f in (samples.at[i, "flags"], note) if f)
-            row = samples.at[i, "sheet_row"] if "sheet_row" in samples else None
-            log.add(file="", row=None if pd.isna(row) else row, sample=new, action="renamed", reason=note)
-    return samples
+    drop: list = []
+    for (_, name), idx in samples[dup].groupby(["dataset", "sample"], sort=False).groups.items():
+        idx = list(idx)
+        emotions = {samples.at[i, "emotion"] for i in idx}
+        if len(emotions) > 1:
+            listed = "; ".join(f"{_where(samples, i)}: {samples.at[i, 'emotion']!r}" for i in idx)
+            for i in idx:
+                log.add(file=samples.at[i, "_source_file"] if "_source_file" in samples else "",
+                        row=samples.at[i, "sheet_row"] if "sheet_row" in samples else None, sample=name,
+                        action="refused",
+                        reason=f"the clip {name!r} is named by {len(idx)} rows that disagree on the emotion "
+                               f"({listed}): not loaded; correct or remove one of the rows")
+            drop.extend(idx)
+            continue
+        groups: dict[tuple, list] = {}
+        for i in idx:
+            interval = (samples.at[i, "onset"], samples.at[i, "offset"]) if distinct_intervals else ()
+            groups.setdefault(interval, []).append(i)
+        for n, members in enumerate(groups.values(), start=1):
+            keep = members[0]
+            if n > 1:
+                new = f"{name}#{n}"
+                note = (f"{_where(samples, keep)} names the clip {name!r} again with another interval "
+                        f"({samples.at[keep, 'onset']}..{samples.at[keep, 'offset']}): a separate expression, "
+                        f"kept as {new!r}")
+                samples.at[keep, "sample"] = new
+                samples.at[keep, "flags"] = "; ".join(f for f in (samples.at[keep, "flags"], note) if f)
+                log.add(file=samples.at[keep, "_source_file"] if "_source_file" in samples else "",
+                        row=samples.at[keep, "sheet_row"] if "sheet_row" in samples else None, sample=new,
+                        action="renamed", reason=note)
+            for i in members[1:]:
+                frames = lambda j: tuple(samples.at[j, k] for k in ("onset", "apex", "offset"))  # noqa: E731
+                differ = "" if frames(i) == frames(keep) else (
+                    f"; its key frames {'/'.join(map(str, frames(i)))} differ from the kept "
+                    f"{'/'.join(map(str, frames(keep)))}")
+                log.add(file=samples.at[i, "_source_file"] if "_source_file" in samples else "",
+                        row=samples.at[i, "sheet_row"] if "sheet_row" in samples else None, sample=name,
+                        action="duplicate dropped",
+                        reason=f"{_where(samples, i)} names the clip {name!r} already read from "
+                               f"{_where(samples, keep)}: one sample kept (from the first){differ}")
+                drop.append(i)
+    return samples.drop(index=drop)

@@ -86,16 +86,16 @@ def load_casme_sq(root, *, part: str = "B", frames: str = "raw", code_file=None,
     check_choice("span", span, SPANS)
     typical_length = check_int("typical_length", typical_length, low=1)
     root = require_root(root, dataset="CAS(ME)^2", layout=CASME_SQ_LAYOUT)
+    dataset = "casme_sq" if part == "B" else "casme_sq_long"
+    log = IssueLog(dataset)
     sheet = pick_file(root, code_file, ("*code_final*.xlsx", "CAS(ME)*code*.xlsx", "*code*final*.xlsx"),
-                      what="code file", dataset="CAS(ME)^2", layout=CASME_SQ_LAYOUT)
+                      what="code file", dataset="CAS(ME)^2", layout=CASME_SQ_LAYOUT, log=log, option="code_file")
     records, rule1, rule2 = _read_code_file(sheet)
     names = ["rawpic", "raw_pic", "rawpics"] if frames == "raw" else ["cropped", "cropped_pic", "croppedpic"]
     bases = find_dirs(root, names, depth=2)
     if not bases:
         raise FileNotFoundError(f"CAS(ME)^2: no {' or '.join(names)} folder under {root}. Expected layout:\n{CASME_SQ_LAYOUT}")
     base = bases[0]
-    dataset = "casme_sq" if part == "B" else "casme_sq_long"
-    log = IssueLog(dataset)
     located = []
     for rec in records:
         if not rec["name"]:
@@ -141,7 +141,7 @@ def load_casme_sq(root, *, part: str = "B", frames: str = "raw", code_file=None,
         info = {"kind": "frames", "root": str(root), "code_file": str(sheet), "part": "B", "frames": frames,
                 "span": span, "fps": CASME_SQ_FPS}
         return finish_corpus(rows, log=log, name=dataset, loader=frame_loader(span=span, grey=grey), info=info,
-                             mapping=mapping)
+                             mapping=mapping, distinct_intervals=True)
     return _part_a(root, base, located, log=log, sheet=sheet, frames=frames, grey=grey, typical_length=typical_length)
 
 

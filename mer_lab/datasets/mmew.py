@@ -55,8 +55,9 @@ def load_mmew(root, *, metadata_file=None, span: str = "expression", grey: bool 
     """
     check_choice("span", span, SPANS)
     root = require_root(root, dataset="MMEW", layout=MMEW_LAYOUT)
+    log = IssueLog("mmew")
     sheet = pick_file(root, metadata_file, ("MMEW_Micro_Exp*.xlsx", "MMEW*Micro*.xlsx", "MMEW*micro*.csv"),
-                      what="metadata sheet", dataset="MMEW", layout=MMEW_LAYOUT)
+                      what="metadata sheet", dataset="MMEW", layout=MMEW_LAYOUT, log=log, option="metadata_file")
     table, header_row = read_table(sheet, required=("subject",), any_of=("filename", "onset"))
     if "filename" not in table.columns:
         raise DatasetError(f"{sheet}: the header (row {header_row}) has no Filename column")
@@ -67,7 +68,6 @@ def load_mmew(root, *, metadata_file=None, span: str = "expression", grey: bool 
     for emo_dir in sorted(d for d in bases[0].iterdir() if d.is_dir()):
         for clip in sorted(d for d in emo_dir.iterdir() if d.is_dir()):
             index.setdefault(clip.name, clip)
-    log = IssueLog("mmew")
     rows, used = [], []
     for rec in table.to_dict("records"):
         clip = cell_text(rec.get("filename"))

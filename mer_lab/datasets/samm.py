@@ -76,12 +76,12 @@ def load_samm(root, *, metadata_file=None, span: str = "expression", grey: bool 
     """
     check_choice("span", span, SPANS)
     root = require_root(root, dataset="SAMM", layout=SAMM_LAYOUT)
+    log = IssueLog("samm")
     sheet = pick_file(root, metadata_file, _SHEETS, what="FACS-codes sheet", dataset="SAMM", layout=SAMM_LAYOUT,
-                      exclude=("*longvideo*",))
+                      exclude=("*longvideo*",), log=log, option="metadata_file")
     table, header_row = read_table(sheet, required=("subject",), any_of=("filename", "onset"))
     _require_columns(table, sheet, header_row, ("subject", "filename", "onset", "offset"))
     base = _frame_base(root)
-    log = IssueLog("samm")
     rows, used = [], []
     for rec in table.to_dict("records"):
         clip = cell_text(rec.get("filename"))
@@ -166,11 +166,12 @@ def load_samm_long(root, *, metadata_file=None, grey: bool = True) -> Corpus:
     macro-expressions dataset", IEEE FG 2020.
     """
     root = require_root(root, dataset="SAMM long videos", layout=SAMM_LONG_LAYOUT)
+    log = IssueLog("samm_long")
     sheet = pick_file(root, metadata_file, ("SAMM_LongVideos*.xlsx", "*LongVideos*.xlsx", "*longvideos*.csv"),
-                      what="long-video sheet", dataset="SAMM long videos", layout=SAMM_LONG_LAYOUT)
+                      what="long-video sheet", dataset="SAMM long videos", layout=SAMM_LONG_LAYOUT, log=log,
+                      option="metadata_file")
     table, header_row = read_table(sheet, required=("subject",), any_of=("filename", "onset"))
     _require_columns(table, sheet, header_row, ("filename", "onset", "offset"))
-    log = IssueLog("samm_long")
     folders = {}
     for cand in find_dirs(root, ["*"], depth=3):
         if re.fullmatch(r"\d{3}_\d+", cand.name):

@@ -1,0 +1,112 @@
+"""Messy copies of the datasets: duplicates, substitutions, gaps, broken files.
+
+Each test builds the bad input with the fixture builders and checks that the loader
+reports it in ``corpus.issues`` (or refuses it with a clear error) instead of loading
+it silently.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import dataset_fixtures as fx
+import pytest
+
+from mer_lab.datasets.casme import load_casme
+from mer_lab.datasets.casme2 import load_casme2
+from mer_lab.datasets.corpus import LoaderWarning
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LoaderWarning)
+        return fn(*args, **kwargs)
+
+
+def _issues(corpus, action):
+    return corpus.issues[corpus.issues["action"] == action]
+
+
+# --------------------------------------------------------------------------- 1. duplicates
+def test_repeated_sheet_row_gives_one_sample_and_names_both_rows(tmp_path):
+    rows = [dict(r) for r in fx.CASME2_ROWS[:3]]
+    rows.append(dict(rows[0]))  # the first row again at the end of the sheet
+    f = fx.make_casme2(tmp_path, rows=rows)
+    corpus = _quiet(load_casme2, f.root)
+    assert list(corpus.samples["sample"]).count("sub01/EP02_01f") == 1
+    assert not any("#" in s for s in corpus.samples["sample"])
+    dropped = _issues(corpus, "duplicate dropped")
+    assert len(dropped) == 1
+    reason = dropped.iloc[0]["reason"]
+    assert f"row {f.rows[0]['excel_row']}" in reason and f"row {f.rows[3]['excel_row']}" in reason
+    assert int(dropped.iloc[0]["row"]) == f.rows[3]["excel_row"]
+
+
+def test_rows_that_disagree_on_the_label_refuse_the_clip(tmp_path):
+    rows = [dict(r) for r in fx.CASME2_ROWS[:3]]
+    rows.append({**rows[0], "emotion": "disgust"})
+    f = fx.make_casme2(tmp_path, rows=rows)
+    corpus = _quiet(load_casme2, f.root)
+    assert "sub01/EP02_01f" not in set(corpus.samples["sample"])
+    refused = _issues(corpus, "refused")
+    assert len(refused) == 2
+    assert "'happiness'" in refused.iloc[0]["reason"] and "'disgust'" in refused.iloc[0]["reason"]
+    assert set(refused["row"].astype(int)) == {f.rows[0]["excel_row"], f.rows[3]["excel_row"]}
+    assert len(corpus) == 2
+
+
+def test_backup_copy_of_the_casme_sheet_is_not_read(tmp_path):
+    f = fx.make_casme(tmp_path)
+    shutil.copy(f.sheet, f.root / "CASME_coding - Copy.xlsx")
+    corpus = _quiet(load_casme, f.root)
+    assert not any("#" in s for s in corpus.samples["sample"])
+    assert corpus.samples["sample"].is_unique
+    chose = _issues(corpus, "chose file")
+    assert len(chose) == 1 and "CASME_coding - Copy.xlsx" in chose.iloc[0]["reason"]
+    assert corpus.info["coding_files"] == [str(f.sheet)]
+
+
+def test_second_casme_sheet_with_the_same_rows_loads_each_clip_once(tmp_path):
+    f = fx.make_casme(tmp_path / "copy")
+    other = f.root / "extra" / "CASME_coding_2.xlsx"
+    other.parent.mkdir()
+    shutil.copy(f.sheet, other)
+    base = _quiet(load_casme, fx.make_casme(tmp_path / "single").root)
+    corpus = _quiet(load_casme, f.root)
+    assert len(corpus) == len(base)
+    dropped = _issues(corpus, "duplicate dropped")
+    assert len(dropped) == len(base)
+    reason = dropped.iloc[0]["reason"]
+    assert "CASME_coding.xlsx" in reason and "CASME_coding_2.xlsx" in reason
+    assert "2 coding sheets read" in _issues(corpus, "chose file").iloc[0]["reason"]
+
+
+def test_several_matching_coding_files_choice_is_explicit(tmp_path):
+    f = fx.make_casme2(tmp_path / "copy")
+    # a backup whose name sorts last: it must not be the one read
+    backup = f.root / "CASME2-coding-20140508 - Copy.xlsx"
+    rows = [{**r, "emotion": "surprise"} for r in fx.CASME2_ROWS]
+    fx.make_casme2(tmp_path / "b", rows=rows, coding_name=backup.name)
+    shutil.copy(tmp_path / "b" / backup.name, backup)
+    corpus = _quiet(load_casme2, f.root)
+    assert corpus.info["coding_file"] == str(f.coding)
+    assert corpus.samples.loc["casme2/sub01/EP02_01f", "emotion"] == "happiness"
+    chose = _issues(corpus, "chose file")
+    assert len(chose) == 1
+    assert str(f.coding) in chose.iloc[0]["reason"] and backup.name in chose.iloc[0]["reason"]
+    assert "coding_file=" in chose.iloc[0]["reason"]
+
+
+def test_casme_sq_same_video_name_with_another_interval_stays_a_separate_expression(tmp_path):
+    from mer_lab.datasets.casme_sq import load_casme_sq
+
+    rows = [list(r) for r in fx.CASME_SQ_ROWS[:1]]
+    rows.append([1, "disgust1_1", 30, 33, 36, "AU4", "negative", "micro-expression", "disgust"])  # 2nd expression
+    rows.append(list(rows[0]))  # a repeated row
+    f = fx.make_casme_sq(tmp_path, rows=rows)
+    corpus = _quiet(load_casme_sq, f.root)
+    assert sorted(corpus.samples["sample"]) == ["s15/disgust1_1", "s15/disgust1_1#2"]
+    assert corpus.samples.loc["casme_sq/s15/disgust1_1#2", "onset"] == 30
+    assert len(_issues(corpus, "renamed")) == 1
+    assert len(_issues(corpus, "duplicate dropped")) == 1
