@@ -69,12 +69,18 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
     check_choice("span", span, SPANS)
     root = require_root(root, dataset="SMIC", layout=SMIC_LAYOUT)
     top = "SMIC_all_raw" if frames == "raw" else "SMIC_all_cropped"
+    other = "cropped" if frames == "raw" else "raw"
     candidates = [d / modality for d in find_dirs(root, [top, top.replace("_all", "*")], depth=2)]
     candidates += [d for d in find_dirs(root, [modality], depth=2)]
-    base = next((c for c in candidates if c.is_dir() and _subject_dirs(c)), None)
+    # never substitute one release for the other: a folder whose path (from root's own
+    # name down) names the other variant is not a candidate
+    wrong = [c for c in candidates if _names_variant(c, root, other)]
+    base = next((c for c in candidates if c not in wrong and c.is_dir() and _subject_dirs(c)), None)
     if base is None:
-        raise FileNotFoundError(f"SMIC: no {top}/{modality}/ folder with subject folders (s1, s2, ...) under {root}. "
-                                f"Expected layout:\n{SMIC_LAYOUT}")
+        seen = next((c for c in wrong if c.is_dir() and _subject_dirs(c)), None)
+        hint = (f" Found {seen}, which holds the {other} frames: pass frames={other!r} to read it." if seen else "")
+        raise FileNotFoundError(f"SMIC: frames={frames!r} needs a {top}/{modality}/ folder with subject folders "
+                                f"(s1, s2, ...) under {root}; it is missing.{hint} Expected layout:\n{SMIC_LAYOUT}")
     dataset = f"smic_{modality.lower()}"
     fps = SMIC_FPS[modality]
     log = IssueLog(dataset)
@@ -118,3 +124,16 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
 def _subject_dirs(base: Path) -> list[Path]:
     subs = [d for d in base.iterdir() if d.is_dir() and re.fullmatch(r"s\d+", d.name.lower())]
     return sorted(subs, key=lambda d: int(d.name[1:]))
+
+
+def _names_variant(folder: Path, root: Path, variant: str) -> bool:
+    """Whether ``folder`` sits in the ``variant`` ("raw"/"cropped") release: a folder name
+    below ``root`` (or root's own name when it is a release folder) holds the word
+    (``SMIC_all_cropped``, ``SMIC_raw``)."""
+    try:
+        parts = folder.relative_to(root).parts
+    except ValueError:
+        parts = folder.parts
+    if re.fullmatch(r"smic[ _-]*(all[ _-]*)?(raw|cropped)", root.name.lower()):
+        parts = (root.name, *parts)
+    return any(re.search(rf"(?<![a-z]){variant}(?![a-z])", p.lower().replace("_", " ")) for p in parts)

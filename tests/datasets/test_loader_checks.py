@@ -110,3 +110,36 @@ def test_casme_sq_same_video_name_with_another_interval_stays_a_separate_express
     assert corpus.samples.loc["casme_sq/s15/disgust1_1#2", "onset"] == 30
     assert len(_issues(corpus, "renamed")) == 1
     assert len(_issues(corpus, "duplicate dropped")) == 1
+
+
+# --------------------------------------------------------------------------- 2. no substitution
+def test_smic_raw_never_falls_back_on_the_cropped_tree(tmp_path):
+    from mer_lab.datasets.smic import load_smic
+
+    f = fx.make_smic(tmp_path)
+    shutil.rmtree(f.root / "SMIC_all_raw")
+    with pytest.raises(FileNotFoundError) as err:
+        _quiet(load_smic, f.root, frames="raw")
+    msg = str(err.value)
+    assert "SMIC_all_raw/HS" in msg and "frames='cropped'" in msg and "SMIC_all_cropped" in msg
+    # the cropped frames still load when asked for, and say so
+    corpus = _quiet(load_smic, f.root, frames="cropped")
+    assert corpus.info["frames"] == "cropped" and "SMIC_all_cropped" in corpus.info["frame_dir"]
+
+
+def test_smic_cropped_never_falls_back_on_the_raw_tree(tmp_path):
+    from mer_lab.datasets.smic import load_smic
+
+    f = fx.make_smic(tmp_path, cropped=False)
+    with pytest.raises(FileNotFoundError, match="SMIC_all_cropped/HS"):
+        _quiet(load_smic, f.root, frames="cropped")
+
+
+def test_smic_root_pointing_into_the_raw_release_still_loads_raw(tmp_path):
+    from mer_lab.datasets.smic import load_smic
+
+    f = fx.make_smic(tmp_path)
+    corpus = _quiet(load_smic, f.root / "SMIC_all_raw", frames="raw")
+    assert corpus.info["frame_dir"].endswith("SMIC_all_raw/HS")
+    with pytest.raises(FileNotFoundError, match="frames='raw'"):
+        _quiet(load_smic, f.root / "SMIC_all_cropped", frames="raw")
