@@ -8,7 +8,8 @@ version) is recomputed, with a warning.
 
 The cache lives in ``$MER_LAB_CACHE`` (default ``~/.cache/mer_lab``). Keys are built
 from plain values (dataset, sample, method name, every parameter that changes the
-result, and a code version), never from array contents.
+result, and a code version), never from array contents; a clip read from files adds
+:func:`file_signature` (names, sizes and modification times of its files).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cache_dir", "cache_key", "DiskCache", "CacheWarning", "default_cache", "resolve_cache"]
+__all__ = ["cache_dir", "cache_key", "DiskCache", "CacheWarning", "default_cache", "resolve_cache", "file_signature"]
 
 
 class CacheWarning(UserWarning):
@@ -58,6 +59,28 @@ def cache_key(**parts) -> str:
     """A stable hex digest of plain key parts (order of keywords does not matter)."""
     text = json.dumps(_plain(parts), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def file_signature(path) -> str:
+    """A cheap signature of a clip's files: names, sizes and modification times.
+
+    ``path`` is a frame folder (every file directly inside it counts) or a single file
+    (a video, a flow image). Re-exporting, editing, adding or removing a frame changes
+    the signature, so cache keys holding it never return results of the old frames.
+    No file is read. A missing path gives ``"missing"``.
+    """
+    path = Path(path)
+    digest = hashlib.sha256()
+    try:
+        if path.is_dir():
+            entries = sorted((e.name, e.stat()) for e in os.scandir(path) if e.is_file())
+        else:
+            entries = [(path.name, path.stat())]
+    except OSError:
+        return "missing"
+    for name, st in entries:
+        digest.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:24]
 
 
 class DiskCache:

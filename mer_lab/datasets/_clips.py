@@ -398,6 +398,7 @@ def frame_loader(*, span: str = "expression", grey: bool = True):
         return cube_from_frames([p for _, p in items], fps=float(row["fps"]), frame_numbers=[n for n, _ in items],
                                 grey=grey, **meta)
 
+    load.settings = {"span": span, "grey": bool(grey)}  # every setting that changes the cubes read
     return load
 
 
@@ -451,7 +452,10 @@ def finish_corpus(rows: list[dict], *, log: IssueLog, name: str, loader, info: M
         if c in samples:
             samples[c] = pd.to_numeric(samples[c], errors="coerce").astype("Int64")
     issues = log.table()
-    corpus = Corpus(samples, loader=loader, name=name, issues=issues, info=dict(info))
+    # the loader's settings (grey, span) change every cube read: part of the corpus's identity,
+    # which feature caches key on
+    info = {**dict(info), **getattr(loader, "settings", {})}
+    corpus = Corpus(samples, loader=loader, name=name, issues=issues, info=info)
     warn_issues(issues, dataset=name)
     if mapping is not None and mapping != "native":
         corpus = corpus.map_classes(mapping)

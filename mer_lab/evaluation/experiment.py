@@ -123,9 +123,13 @@ def _landmarks_for(corpus, method):
 
 
 def _sample_key(corpus, row, method, params, landmark_tag) -> dict:
+    from ..cache import file_signature
+
+    path = row.get("path")
+    files = file_signature(path) if isinstance(path, str) and path else None
     return {
         "dataset": str(row["dataset"]), "sample": str(row["sample"]),
-        "frames": [str(row.get(k)) for k in ("onset", "apex", "offset", "n_frames")],
+        "frames": [str(row.get(k)) for k in ("onset", "apex", "offset", "n_frames")], "files": files,
         "corpus": _plain_json(corpus.info), "method": method.name, "params": _plain_json(params),
         "landmarks": landmark_tag, "version": method.version, "mer_lab": __version__,
     }
@@ -163,8 +167,9 @@ def compute_features(corpus, method, *, params: Mapping | None = None, cache=Tru
     params : mapping, optional
         Overrides of the method's parameters (:func:`mer_lab.methods.method_params`).
     cache : bool or DiskCache
-        Per-clip disk cache keyed by dataset, sample, key frames, corpus settings,
-        method, parameters and code version (``True``: :func:`mer_lab.cache.default_cache`).
+        Per-clip disk cache keyed by dataset, sample, key frames, the clip files' names,
+        sizes and modification times, corpus settings (``grey``, ``span``...), method,
+        parameters and code version (``True``: :func:`mer_lab.cache.default_cache`).
     progress : bool
         A progress bar over clips.
     n_jobs : int
