@@ -32,6 +32,7 @@ __all__ = [
     "find_files",
     "pick_file",
     "repair_keyframes",
+    "frame_gaps",
     "middle_frame",
     "clip_sample",
     "frame_loader",
@@ -265,7 +266,48 @@ def repair_keyframes(numbers: Sequence[int], onset, apex, offset, *, typical_len
         ap, estimated = new, True
     elif ap == on:
         notes.append(f"onset equals apex ({ap}): kept as annotated")
+    # key frames inside the clip's range may still be missing on disk (a gap in the numbers)
+    present = set(int(n) for n in numbers)
+    if on not in present:
+        new = min(n for n in present if n >= on)
+        notes.append(f"onset frame {on} is not on disk (a gap in the frame numbers): the next frame present, "
+                     f"{new}, used")
+        on = new
+    if off not in present:
+        new = max(n for n in present if n <= off)
+        notes.append(f"offset frame {off} is not on disk (a gap in the frame numbers): the previous frame present, "
+                     f"{new}, used")
+        off = new
+    if off < on:  # onset and offset both fell in one gap
+        off = on
+    if ap not in present or not on <= ap <= off:
+        new = middle_frame(numbers, on, off) if ap < on or ap > off else _nearest(numbers, ap, on, off)
+        notes.append(f"apex frame {ap} is not on disk (a gap in the frame numbers): the nearest frame present, "
+                     f"{new}, used (flagged as estimated)")
+        ap, estimated = new, True
     return on, ap, off, estimated, notes
+
+
+def _nearest(numbers: Sequence[int], frame: int, low: int, high: int) -> int:
+    """The frame present in ``[low, high]`` nearest ``frame`` (the earlier one on a tie)."""
+    arr = np.asarray(numbers)
+    inside = arr[(arr >= low) & (arr <= high)]
+    return int(inside[np.argmin(np.abs(inside - frame))])
+
+
+def frame_gaps(numbers: Sequence[int]) -> list[tuple[int, int]]:
+    """Runs of frame numbers missing between the first and last frame present, as ``(first, last)``."""
+    arr = np.asarray(sorted(numbers), dtype=np.int64)
+    if arr.size < 2:
+        return []
+    steps = np.diff(arr)
+    return [(int(arr[i]) + 1, int(arr[i + 1]) - 1) for i in np.flatnonzero(steps > 1)]
+
+
+def describe_gaps(gaps: Sequence[tuple[int, int]], *, limit: int = 6) -> str:
+    """``'49, 51..53'`` (the first ``limit`` runs, then how many more)."""
+    text = ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in gaps[:limit])
+    return text + (f" and {len(gaps) - limit} more runs" if len(gaps) > limit else "")
 
 
 def _show(value) -> str:
@@ -332,6 +374,14 @@ def clip_sample(*, log: IssueLog, dataset: str, subject: str, sample: str, emoti
         ap = middle_frame(numbers, on, off)
         estimated = True
     if not is_video:
+        gaps = frame_gaps(numbers)
+        if gaps:
+            missing = sum(b - a + 1 for a, b in gaps)
+            inside = sum(max(0, min(b, off) - max(a, on) + 1) for a, b in gaps)
+            log.add(file=file, row=row, sample=sample, action="frame gap",
+                    reason=f"{missing} frame number(s) missing in {folder} ({numbers[0]}..{numbers[-1]}): "
+                           f"{describe_gaps(gaps)}; {inside} of them inside onset..offset ({on}..{off}); "
+                           f"the frames present are read")
         chosen = items if span == "folder" else [(k, p) for k, p in items if on <= k <= off]
         for _, p in chosen:
             try:

@@ -143,3 +143,46 @@ def test_smic_root_pointing_into_the_raw_release_still_loads_raw(tmp_path):
     assert corpus.info["frame_dir"].endswith("SMIC_all_raw/HS")
     with pytest.raises(FileNotFoundError, match="frames='raw'"):
         _quiet(load_smic, f.root / "SMIC_all_cropped", frames="raw")
+
+
+# --------------------------------------------------------------------------- 4. gaps, key frames
+def test_missing_apex_frame_is_reported_and_repaired_at_load_time(tmp_path):
+    from mer_lab.cube import key_frames
+
+    f = fx.make_casme2(tmp_path)
+    (f.root / "Cropped" / "sub01" / "EP02_01f" / "reg_img49.jpg").unlink()  # the apex (49)
+    corpus = _quiet(load_casme2, f.root)
+    uid = "casme2/sub01/EP02_01f"
+    row = corpus.samples.loc[uid]
+    assert row["apex"] in (48, 50) and bool(row["apex_estimated"])
+    mine = corpus.issues[corpus.issues["sample"] == "sub01/EP02_01f"]
+    gap = mine[mine["action"] == "frame gap"]
+    assert len(gap) == 1 and int(gap.iloc[0]["row"]) == f.rows[0]["excel_row"]
+    assert "49" in gap.iloc[0]["reason"] and "EP02_01f" in gap.iloc[0]["reason"]
+    apex = mine[mine["reason"].str.contains("apex frame 49 is not on disk")]
+    assert len(apex) == 1 and str(f.coding) == apex.iloc[0]["file"]
+    # the cube's key frames resolve (no "apex 49 is not in the clip" later)
+    kf = key_frames(corpus.cube(uid))
+    assert corpus.cube(uid)["frame"].values[kf["apex"]] == row["apex"]
+
+
+def test_missing_onset_and_offset_frames_move_inward(tmp_path):
+    f = fx.make_casme2(tmp_path)
+    clip = f.root / "Cropped" / "sub01" / "EP02_01f"  # frames 44..54, onset 46, offset 52
+    (clip / "reg_img46.jpg").unlink()
+    (clip / "reg_img52.jpg").unlink()
+    corpus = _quiet(load_casme2, f.root)
+    row = corpus.samples.loc["casme2/sub01/EP02_01f"]
+    assert (row["onset"], row["offset"]) == (47, 51)
+    reasons = " ".join(corpus.issues["reason"])
+    assert "onset frame 46 is not on disk" in reasons and "offset frame 52 is not on disk" in reasons
+
+
+def test_gap_outside_the_expression_is_still_reported(tmp_path):
+    f = fx.make_casme2(tmp_path)
+    (f.root / "Cropped" / "sub01" / "EP02_01f" / "reg_img45.jpg").unlink()  # frames 44..54, onset 46
+    corpus = _quiet(load_casme2, f.root)
+    gap = _issues(corpus, "frame gap")
+    assert len(gap) == 1 and gap.iloc[0]["sample"] == "sub01/EP02_01f"
+    assert ": 45;" in gap.iloc[0]["reason"] and "0 of them inside onset..offset" in gap.iloc[0]["reason"]
+    assert corpus.samples.loc["casme2/sub01/EP02_01f", "onset"] == 46
