@@ -222,6 +222,22 @@ def _load_corpus(name, *, root=None, mapping=None, load_args=None):
     return corpus
 
 
+def _check_outputs(args, *options) -> None:
+    """Fail before any computation when an output option names a place that cannot be written."""
+    from .._output import check_writable
+
+    for name in options:
+        value = getattr(args, name, None)
+        if value:
+            check_writable(value, option="--" + name.replace("_", "-"))
+
+
+def write_or_rescue(path, write, *, what):
+    from .._output import write_or_rescue as _write
+
+    return _write(path, write, what=what)
+
+
 def _split_names(text):
     if text is None:
         return None
@@ -271,6 +287,7 @@ def run_evaluate(args) -> int:
     from .experiment import run_experiment
     from .protocols import ProtocolWarning
 
+    _check_outputs(args, "out", "predictions")
     load_args = parse_assignments(args.load, option="--load")
     params = parse_assignments(args.param, option="--param")
     clf_params = parse_assignments(args.classifier_param, option="--classifier-param") or None
@@ -284,10 +301,12 @@ def run_evaluate(args) -> int:
                              progress=not args.quiet, cache=not args.no_cache, n_jobs=args.jobs, client=client)
     _print_summary(res)
     if args.out:
-        path = res.to_json(args.out) if str(args.out).lower().endswith(".json") else res.to_csv(args.out)
+        path = write_or_rescue(args.out, lambda p: res.to_json(p) if str(p).lower().endswith(".json")
+                               else res.to_csv(p), what="results")
         print(f"results written to {path}")
     if args.predictions:
-        print(f"predictions written to {res.to_csv(args.predictions, what='predictions')}")
+        path = write_or_rescue(args.predictions, lambda p: res.to_csv(p, what="predictions"), what="predictions")
+        print(f"predictions written to {path}")
     return 0
 
 
@@ -301,6 +320,7 @@ def run_table3(args) -> int:
 
     from .experiment import THESIS_MAPPINGS
 
+    _check_outputs(args, "out")
     load_args = parse_assignments(args.load, option="--load")
     clf_params = parse_assignments(args.classifier_param, option="--classifier-param") or None
     corpora = {name: _load_corpus(name, mapping=args.mapping or THESIS_MAPPINGS.get(name), load_args=load_args)
@@ -318,11 +338,9 @@ def run_table3(args) -> int:
                   f"(mer_lab = this run, search {args.search}; thesis = published Table 3)")
             print(table[metric].to_string(na_rep="-"))
     if args.out:
-        path = Path(args.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
         flat = table.copy()
         flat.columns = ["/".join(c) for c in flat.columns]
-        flat.to_csv(path)
+        path = write_or_rescue(args.out, flat.to_csv, what="table")
         print(f"table written to {path}")
     return 0
 
@@ -338,6 +356,7 @@ def run_features(args) -> int:
     suffix = out.suffix.lower()
     if suffix not in (".nc", ".csv"):
         raise ValueError(f"--out must end in .nc (netCDF) or .csv, got {out.name!r}")
+    _check_outputs(args, "out")
     load_args = parse_assignments(args.load, option="--load")
     params = parse_assignments(args.param, option="--param")
     corpus = _load_corpus(args.dataset, root=args.root, mapping=args.mapping, load_args=load_args)
@@ -345,11 +364,10 @@ def run_features(args) -> int:
         X, names = compute_features(corpus, args.method, params=params, cache=not args.no_cache,
                                     progress=not args.quiet, n_jobs=args.jobs, client=client)
     s = corpus.samples
-    out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         frame = pd.DataFrame(X, columns=names, index=pd.Index(corpus.uids, name="uid"))
         meta = s[["dataset", "subject", "group", "label"]].astype(str)
-        pd.concat([meta, frame], axis=1).to_csv(out)
+        out = write_or_rescue(out, pd.concat([meta, frame], axis=1).to_csv, what="features")
     else:
         da = xr.DataArray(
             X, dims=("sample", "feature"),
@@ -361,6 +379,6 @@ def run_features(args) -> int:
             name=args.method,
             attrs={"long_name": f"{args.method} features", "units": "1", "method": args.method,
                    "corpus": corpus.name, "parameters": repr(params)})
-        da.to_netcdf(out, engine="scipy")
+        out = write_or_rescue(out, lambda p: da.to_netcdf(p, engine="scipy"), what="features")
     print(f"{X.shape[0]} samples x {X.shape[1]} features written to {out}")
     return 0
