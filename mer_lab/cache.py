@@ -29,7 +29,7 @@ import tempfile
 import time
 import warnings
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -249,12 +249,21 @@ class DiskCache:
             raise
         return path
 
-    def get_or_compute(self, namespace: str, key: Mapping,
-                       compute: Callable[[], Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        """Load the entry for ``key`` or compute, store and return it."""
+    def get_or_compute(self, namespace: str, key: Mapping, compute: Callable[[], Mapping[str, np.ndarray]],
+                       *, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Load the entry for ``key`` or compute, store and return it.
+
+        ``names``: the arrays an entry must hold; a stored entry lacking one (written by
+        another version, or by hand) is recomputed and replaced, with a warning naming
+        the entry and the missing arrays.
+        """
         found = self.load(namespace, key)
         if found is not None:
-            return found
+            missing = [n for n in (names or ()) if n not in found]
+            if not missing:
+                return found
+            warnings.warn(f"cache entry {self.path(namespace, key)} lacks the array(s) {missing} (it holds "
+                          f"{sorted(found)}); recomputing it", CacheWarning, stacklevel=2)
         arrays = {k: np.asarray(v) for k, v in compute().items()}
         for name, arr in arrays.items():
             if arr.dtype == object:

@@ -15,6 +15,7 @@ the metadata (see :func:`like`).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Sequence
@@ -203,6 +204,29 @@ def like(cube: xr.DataArray, data, *, frame_numbers=None, fps=None, **attr_updat
     return make_cube(data, fps=fps, frame_numbers=frame_numbers, units=units, long_name=long_name, **keys, **attrs)
 
 
+def entry_kind(entry: os.DirEntry) -> str:
+    """``"dir"``, ``"file"`` or ``"other"`` for a scandir entry (symbolic links followed).
+
+    A symbolic link loop (ELOOP: a link pointing back to itself, directly or through other
+    links) raises a ValueError naming the link instead of an OSError deep in a listing.
+    """
+    try:
+        if entry.is_dir():
+            return "dir"
+        if entry.is_file():
+            return "file"
+        return "other"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError(f"symbolic link loop at {entry.path}: the link points back to itself (directly or "
+                             f"through other links); remove or correct it") from None
+        raise
+
+
+#: Largest frame number accepted in a file name (12 digits); larger ones are typos or not frames.
+MAX_FRAME_NUMBER = 10**12 - 1
+
+
 def frame_number(path) -> int:
     """The frame number written in an image file name (its last run of digits).
 
@@ -213,7 +237,11 @@ def frame_number(path) -> int:
     match = _TRAILING_DIGITS.search(stem)
     if match is None:
         raise ValueError(f"cannot read a frame number from the file name {str(path)!r} (no digits)")
-    return int(match.group(1))
+    number = int(match.group(1))
+    if number > MAX_FRAME_NUMBER:
+        raise ValueError(f"the file name {str(path)!r} gives the frame number {match.group(1)}, which is not "
+                         f"plausible; frame numbers are accepted up to {MAX_FRAME_NUMBER} (12 digits)")
+    return number
 
 
 def list_frames(folder, *, suffixes: Sequence[str] = IMAGE_SUFFIXES) -> list[tuple[int, Path]]:
@@ -224,7 +252,8 @@ def list_frames(folder, *, suffixes: Sequence[str] = IMAGE_SUFFIXES) -> list[tup
     FileNotFoundError
         If ``folder`` does not exist.
     ValueError
-        If two files carry the same frame number.
+        If two files carry the same frame number, a name holds an implausible frame
+        number (more than 12 digits), or a symbolic link loops.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -232,11 +261,13 @@ def list_frames(folder, *, suffixes: Sequence[str] = IMAGE_SUFFIXES) -> list[tup
     wanted = {s.lower() for s in suffixes}
     items = []
     for entry in os.scandir(folder):
-        if entry.is_file() and Path(entry.name).suffix.lower() in wanted:
+        if Path(entry.name).suffix.lower() in wanted and entry_kind(entry) == "file":
+            if _TRAILING_DIGITS.search(Path(entry.name).stem) is None:
+                continue  # not a frame (no number in its name)
             try:
                 items.append((frame_number(entry.name), Path(entry.path)))
-            except ValueError:
-                continue
+            except ValueError as exc:
+                raise ValueError(f"{exc} (in the frame folder {folder})") from None
     items.sort(key=lambda t: t[0])
     for (a, pa), (b, pb) in zip(items, items[1:]):
         if a == b:

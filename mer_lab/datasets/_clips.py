@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
@@ -20,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_choice
-from ..cube import IMAGE_SUFFIXES, cube_from_frames, list_frames, make_cube
-from .corpus import ISSUE_COLUMNS, Corpus, warn_issues
+from ..cube import IMAGE_SUFFIXES, cube_from_frames, entry_kind, list_frames, make_cube
+from .corpus import ISSUE_COLUMNS, Corpus, DatasetError, warn_issues
 from ._sheets import parse_int
 
 __all__ = [
@@ -91,8 +92,33 @@ def require_root(root, *, dataset: str, layout: str) -> Path:
         )
     path = Path(os.path.expanduser(str(root)))
     if not path.is_dir():
-        raise FileNotFoundError(f"{dataset} folder not found: {path}\nExpected layout:\n{layout}")
+        raise FileNotFoundError(f"{dataset} folder not found: {path} ({not_a_folder(path)})\nExpected layout:\n{layout}")
     return path
+
+
+def not_a_folder(path: Path) -> str:
+    """Why ``path`` is not a folder, for messages: a file, a looping or broken link, or nothing there."""
+    path = Path(path)
+    if path.is_file():
+        return "it is a file, not a folder; give the folder that holds the dataset"
+    if os.path.islink(path):
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "it is a symbolic link loop (the link points back to itself); correct the link"
+        return "it is a symbolic link to nothing (broken link)"
+    if path.exists():
+        return "it is not a folder"
+    return "nothing exists at that path"
+
+
+def _kind(entry) -> str:
+    """:func:`mer_lab.cube.entry_kind`, raising a DatasetError naming a symbolic link loop."""
+    try:
+        return entry_kind(entry)
+    except ValueError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 def _walk(root: Path, depth: int):
@@ -107,7 +133,7 @@ def _walk(root: Path, depth: int):
                     entries = sorted(os.scandir(folder), key=lambda e: e.name)
                 except OSError:
                     continue
-                nxt.extend(Path(e.path) for e in entries if e.is_dir())
+                nxt.extend(Path(e.path) for e in entries if _kind(e) == "dir")
         level = nxt
 
 
@@ -132,8 +158,8 @@ def find_files(root: Path, patterns: Iterable[str], *, depth: int = 2, exclude: 
             continue
         for e in entries:
             name = e.name.lower()
-            if e.is_file() and not name.startswith("~$") and any(fnmatch.fnmatchcase(name, p) for p in pats) \
-                    and not any(fnmatch.fnmatchcase(name, p) for p in excl):
+            if not name.startswith("~$") and any(fnmatch.fnmatchcase(name, p) for p in pats) \
+                    and not any(fnmatch.fnmatchcase(name, p) for p in excl) and _kind(e) == "file":
                 found.append(Path(e.path))
     return found
 

@@ -22,9 +22,9 @@ _DEFAULT_TABLE3_DATASETS = ["smic", "casme", "casme2", "samm"]
 
 def _dataset_names() -> list[str]:
     try:
-        from ..datasets.registry import available
+        from ..datasets.registry import known_names
 
-        return available()
+        return known_names()  # registered datasets and the data manifest's entries
     except ImportError:  # pragma: no cover - registry missing from a partial install
         return ["synthetic"]
 
@@ -53,13 +53,36 @@ def parse_assignments(items, *, option: str) -> dict:
 
 def _dataset_list(text: str) -> list[str]:
     """argparse type of ``--dataset``: one name or several comma-separated, each a registered dataset."""
+    import difflib
+
     names = [t.strip() for t in str(text).split(",") if t.strip()]
     valid = _dataset_names()
     bad = [n for n in names if n not in valid]
     if not names or bad:
-        raise argparse.ArgumentTypeError(f"invalid dataset {', '.join(bad) or repr(text)} (choose from "
+        close = difflib.get_close_matches(bad[0], valid, n=2, cutoff=0.6) if bad else []
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise argparse.ArgumentTypeError(f"invalid dataset {', '.join(bad) or repr(text)}{hint} (choose from "
                                          f"{', '.join(valid)})")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"{', '.join(twice)} named more than once in {text!r}; a composite joins "
+                                         f"different datasets, each once")
     return names
+
+
+def _count(option: str, *, allow_all: bool):
+    """argparse type of ``--jobs`` (``allow_all``: -1 = all cores) and ``--workers``: a count >= 1."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value == 0 or value < (-1 if allow_all else 1):
+            accepted = "an integer >= 1, or -1 for all cores" if allow_all else "an integer >= 1"
+            raise argparse.ArgumentTypeError(f"{option} {text!r} is not accepted; give {accepted}")
+        return value
+
+    return parse
 
 
 def _add_data_options(p, *, multiple: bool = False):
@@ -122,11 +145,11 @@ def _add_run_options(p):
 def _add_compute_options(p):
     p.add_argument("--seed", type=int, default=0, help="seed of random classifiers (recorded in the results)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=int, default=None, metavar="N",
+    group.add_argument("--workers", type=_count("--workers", allow_all=False), default=None, metavar="N",
                        help="run on a local Dask cluster with N worker processes")
     group.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
+    p.add_argument("--jobs", type=_count("--jobs", allow_all=True), default=1, metavar="N",
                    help="parallel jobs on this machine without Dask (-1 = all cores); default 1")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -321,6 +344,9 @@ def run_table3(args) -> int:
     from .experiment import THESIS_MAPPINGS
 
     _check_outputs(args, "out")
+    twice = sorted({n for n in args.datasets if args.datasets.count(n) > 1})
+    if twice:
+        raise ValueError(f"--datasets names {', '.join(twice)} more than once; give each dataset once")
     load_args = parse_assignments(args.load, option="--load")
     clf_params = parse_assignments(args.classifier_param, option="--classifier-param") or None
     corpora = {name: _load_corpus(name, mapping=args.mapping or THESIS_MAPPINGS.get(name), load_args=load_args)
