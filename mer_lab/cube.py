@@ -35,6 +35,7 @@ __all__ = [
     "frame_number",
     "list_frames",
     "read_frame",
+    "truncated_image",
     "cube_from_frames",
     "cube_from_folder",
     "cube_from_video",
@@ -275,10 +276,42 @@ def list_frames(folder, *, suffixes: Sequence[str] = IMAGE_SUFFIXES) -> list[tup
     return items
 
 
+def truncated_image(path) -> str | None:
+    """Why an image file looks cut short (an interrupted copy or download), or None.
+
+    Only the file's ends are read: a JPEG must start with its SOI marker and hold its EOI
+    marker (``FF D9``) in its last kilobyte, a PNG must end with its ``IEND`` chunk, a BMP
+    must be at least as long as its header says. Decoders accept such files silently
+    (libjpeg fills the missing part with grey and only prints a warning).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".jpg", ".jpeg", ".png", ".bmp"):
+        return None
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+            fh.seek(max(0, size - 1024))
+            tail = fh.read()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if suffix in (".jpg", ".jpeg") and head[:2] == b"\xff\xd8" and b"\xff\xd9" not in tail:
+        return f"the JPEG file {path} is truncated (no end-of-image marker; {size} bytes)"
+    if suffix == ".png" and head[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in tail[-16:]:
+        return f"the PNG file {path} is truncated (no IEND chunk; {size} bytes)"
+    if suffix == ".bmp" and head[:2] == b"BM" and len(head) >= 6:
+        declared = int.from_bytes(head[2:6], "little")
+        if 0 < size < declared:
+            return f"the BMP file {path} is truncated ({size} bytes, its header says {declared})"
+    return None
+
+
 def read_frame(path, *, grey: bool = True) -> np.ndarray:
     """Read one image file; grey (2-D uint8) or RGB (3-D).
 
-    Raises a ValueError naming the file when it is empty or cannot be decoded.
+    Raises a ValueError naming the file when it is empty, truncated
+    (:func:`truncated_image`) or cannot be decoded.
     """
     import cv2
 
@@ -287,6 +320,9 @@ def read_frame(path, *, grey: bool = True) -> np.ndarray:
         raise FileNotFoundError(f"frame not found: {path}")
     if path.stat().st_size == 0:
         raise ValueError(f"frame file is empty (0 bytes): {path}")
+    cut = truncated_image(path)
+    if cut:
+        raise ValueError(cut)
     flag = cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_COLOR
     img = cv2.imread(str(path), flag)
     if img is None:

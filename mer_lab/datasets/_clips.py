@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_choice
-from ..cube import IMAGE_SUFFIXES, cube_from_frames, entry_kind, list_frames, make_cube
+from ..cube import IMAGE_SUFFIXES, cube_from_frames, entry_kind, list_frames, make_cube, truncated_image
 from .corpus import ISSUE_COLUMNS, Corpus, DatasetError, warn_issues
 from ._sheets import parse_int
 
@@ -418,6 +418,11 @@ def clip_sample(*, log: IssueLog, dataset: str, subject: str, sample: str, emoti
             if size == 0:
                 log.add(file=file, row=row, sample=sample, action="skipped",
                         reason=f"frame file is empty (0 bytes): {p}")
+                return None
+            cut = truncated_image(p)
+            if cut:
+                log.add(file=file, row=row, sample=sample, action="skipped",
+                        reason=f"{cut}: the clip is not loaded; copy the file again from the release")
                 return None
     emo = "" if emotion is None or (isinstance(emotion, float) and emotion != emotion) else str(emotion).strip().lower()
     if not emo:

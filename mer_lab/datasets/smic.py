@@ -56,7 +56,8 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
     True and each clip has an ``apex estimated`` issue. Frame numbers have varying widths
     (``image99999``, ``image100000``): they are parsed and sorted numerically. A clip
     whose name abbreviation disagrees with its folder (``s2_po_03`` under ``negative/``)
-    keeps the folder's label and is flagged. ``non_micro/`` clips are not loaded.
+    keeps the folder's label and is flagged. A clip folder under two emotion folders is
+    not loaded (issue ``refused``). ``non_micro/`` clips are not loaded.
 
     References
     ----------
@@ -91,10 +92,24 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
             log.add(file=subj_dir, row=None, sample=subj_dir.name, action="skipped",
                     reason=f"subject folder {subj_dir} has no micro/ folder")
             continue
-        for emo_dir in sorted(d for d in micro.iterdir() if d.is_dir()):
+        emo_dirs = sorted(d for d in micro.iterdir() if d.is_dir())
+        homes: dict[str, list[Path]] = {}
+        for emo_dir in emo_dirs:
+            for clip_dir in emo_dir.iterdir():
+                if clip_dir.is_dir():
+                    homes.setdefault(clip_dir.name, []).append(clip_dir)
+        for clip, places in sorted(homes.items()):
+            if len(places) > 1:  # the label comes from the folder: two folders, two labels
+                log.add(file=places[0], row=None, sample=clip, action="refused",
+                        reason=f"the clip folder {clip} is under {len(places)} emotion folders "
+                               f"({', '.join(str(p) for p in places)}): its label is ambiguous, so it is not "
+                               f"loaded; keep it under one emotion folder")
+        for emo_dir in emo_dirs:
             emotion = emo_dir.name.lower()
             for clip_dir in sorted(d for d in emo_dir.iterdir() if d.is_dir()):
                 clip = clip_dir.name
+                if len(homes[clip]) > 1:
+                    continue
                 num = int(re.sub(r"\D", "", subj_dir.name) or 0)
                 megc_sample = re.sub(r"^s\d+", f"s{num:02d}", clip)
                 row = clip_sample(log=log, dataset=dataset, subject=subj_dir.name, sample=clip, emotion=emotion,

@@ -186,3 +186,74 @@ def test_gap_outside_the_expression_is_still_reported(tmp_path):
     assert len(gap) == 1 and gap.iloc[0]["sample"] == "sub01/EP02_01f"
     assert ": 45;" in gap.iloc[0]["reason"] and "0 of them inside onset..offset" in gap.iloc[0]["reason"]
     assert corpus.samples.loc["casme2/sub01/EP02_01f", "onset"] == 46
+
+
+# --------------------------------------------------------------------------- 5. truncated images
+def _truncate(path, keep=0.6):
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def test_truncated_jpeg_skips_the_clip_with_an_issue(tmp_path):
+    import cv2
+    import numpy as np
+
+    f = fx.make_casme2(tmp_path)
+    frame = f.root / "Cropped" / "sub01" / "EP02_01f" / "reg_img48.jpg"
+    textured = np.random.default_rng(0).integers(0, 255, (48, 48), dtype=np.uint8)
+    cv2.imwrite(str(frame), textured)
+    _truncate(frame)
+    assert cv2.imread(str(frame)) is not None  # the decoder itself accepts it silently
+    corpus = _quiet(load_casme2, f.root)
+    assert "casme2/sub01/EP02_01f" not in corpus.uids
+    mine = corpus.issues[corpus.issues["sample"] == "sub01/EP02_01f"]
+    assert len(mine) == 1 and mine.iloc[0]["action"] == "skipped"
+    assert "truncated" in mine.iloc[0]["reason"] and str(frame) in mine.iloc[0]["reason"]
+    assert int(mine.iloc[0]["row"]) == f.rows[0]["excel_row"]
+
+
+def test_truncated_frames_refused_when_read_directly(tmp_path):
+    import cv2
+    import numpy as np
+
+    from mer_lab.cube import read_frame, truncated_image
+
+    img = np.random.default_rng(1).integers(0, 255, (40, 40), dtype=np.uint8)
+    for ext in (".jpg", ".png", ".bmp"):
+        path = tmp_path / f"img1{ext}"
+        cv2.imwrite(str(path), img)
+        assert truncated_image(path) is None
+        read_frame(path)
+        _truncate(path, keep=0.7)
+        assert "truncated" in truncated_image(path)
+        with pytest.raises(ValueError, match="truncated"):
+            read_frame(path)
+
+
+# --------------------------------------------------------------------------- 6. two emotion folders
+def test_smic_clip_under_two_emotion_folders_is_refused(tmp_path):
+    from mer_lab.datasets.smic import load_smic
+
+    f = fx.make_smic(tmp_path, cropped=False)
+    src = f.root / "SMIC_all_raw" / "HS" / "s1" / "micro" / "negative" / "s1_ne_01"
+    shutil.copytree(src, f.root / "SMIC_all_raw" / "HS" / "s1" / "micro" / "positive" / "s1_ne_01")
+    corpus = _quiet(load_smic, f.root)
+    assert "s1_ne_01" not in set(corpus.samples["sample"])
+    refused = _issues(corpus, "refused")
+    assert len(refused) == 1
+    reason = refused.iloc[0]["reason"]
+    assert "2 emotion folders" in reason and "negative" in reason and "positive" in reason
+
+
+def test_mmew_clip_under_two_emotion_folders_is_refused(tmp_path):
+    from mer_lab.datasets.mmew import load_mmew
+
+    f = fx.make_mmew(tmp_path)
+    src = f.root / "Micro_Expression" / "happiness" / "S01-01-001"
+    shutil.copytree(src, f.root / "Micro_Expression" / "surprise" / "S01-01-001")
+    corpus = _quiet(load_mmew, f.root)
+    assert "mmew/S01-01-001" not in corpus.uids
+    refused = _issues(corpus, "refused")
+    assert len(refused) == 1 and int(refused.iloc[0]["row"]) == f.rows[0]["excel_row"]
+    assert "happiness" in refused.iloc[0]["reason"] and "surprise" in refused.iloc[0]["reason"]
+    assert not len(_issues(corpus, "not in sheet"))
