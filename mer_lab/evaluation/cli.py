@@ -70,21 +70,6 @@ def _dataset_list(text: str) -> list[str]:
     return names
 
 
-def _count(option: str, *, allow_all: bool):
-    """argparse type of ``--jobs`` (``allow_all``: -1 = all cores) and ``--workers``: a count >= 1."""
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value == 0 or value < (-1 if allow_all else 1):
-            accepted = "an integer >= 1, or -1 for all cores" if allow_all else "an integer >= 1"
-            raise argparse.ArgumentTypeError(f"{option} {text!r} is not accepted; give {accepted}")
-        return value
-
-    return parse
-
-
 def _add_data_options(p, *, multiple: bool = False):
     names = _dataset_names()
     if multiple:
@@ -140,6 +125,21 @@ def _add_run_options(p):
                    help="feature scaling fitted in every training fold; auto = the method's default")
     p.add_argument("--metric", default="macro_f1", choices=list(SELECTION_METRICS),
                    help="score the search selects on (pooled over folds)")
+
+
+def _count(option: str, *, allow_all: bool):
+    """argparse type of ``--jobs`` (``allow_all``: -1 = all cores) and ``--workers``: a count >= 1."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value == 0 or value < (-1 if allow_all else 1):
+            accepted = "an integer >= 1, or -1 for all cores" if allow_all else "an integer >= 1"
+            raise argparse.ArgumentTypeError(f"{option} {text!r} is not accepted; give {accepted}")
+        return value
+
+    return parse
 
 
 def _add_compute_options(p):
