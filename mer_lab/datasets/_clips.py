@@ -34,6 +34,7 @@ __all__ = [
     "pick_file",
     "repair_keyframes",
     "frame_gaps",
+    "describe_gaps",
     "middle_frame",
     "clip_sample",
     "frame_loader",

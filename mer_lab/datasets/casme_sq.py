@@ -9,7 +9,10 @@ import pandas as pd
 
 from .._validate import check_choice, check_int
 from ..cube import list_frames
-from ._clips import SPANS, IssueLog, clip_sample, find_dirs, finish_corpus, frame_loader, pick_file, repair_keyframes, require_root
+from ._clips import (
+    SPANS, IssueLog, clip_sample, describe_gaps, find_dirs, finish_corpus, frame_gaps, frame_loader, pick_file,
+    repair_keyframes, require_root,
+)
 from ._sheets import cell_text, norm, parse_int, read_rows, sheet_names
 from .corpus import Corpus, DatasetError
 
@@ -159,6 +162,11 @@ def _part_a(root, base: Path, located, *, log, sheet, frames, grey, typical_leng
             log.add(file=d, row=None, sample=f"{d.parent.name}/{d.name}", action="skipped", reason=f"no frames in {d}")
             continue
         numbers_of[d] = nums
+        gaps = frame_gaps(nums)
+        if gaps:
+            log.add(file=d, row=None, sample=f"{d.parent.name}/{d.name}", action="frame gap",
+                    reason=f"{sum(b - a + 1 for a, b in gaps)} frame number(s) missing in {d} ({nums[0]}..{nums[-1]}): "
+                           f"{describe_gaps(gaps)}")
     intervals = []
     for rec in located:
         d = rec["video_dir"]

@@ -9,8 +9,8 @@ import pandas as pd
 
 from .._validate import check_choice
 from ._clips import (
-    SPANS, IssueLog, clip_sample, find_dirs, finish_corpus, frame_loader, pick_file, repair_keyframes,
-    require_root, unlisted_folders,
+    SPANS, IssueLog, clip_sample, describe_gaps, find_dirs, finish_corpus, frame_gaps, frame_loader, pick_file,
+    repair_keyframes, require_root, unlisted_folders,
 )
 from ._sheets import cell_text, parse_int, read_table
 from .corpus import Corpus, DatasetError
@@ -203,6 +203,11 @@ def load_samm_long(root, *, metadata_file=None, grey: bool = True) -> Corpus:
                 log.add(file=sheet, row=rec["_row"], sample=video, action="skipped", reason=f"no frames in {folder}")
                 continue
             videos[video] = {"folder": folder, "numbers": numbers, "subject": m.group(1)}
+            gaps = frame_gaps(numbers)
+            if gaps:
+                log.add(file=folder, row=None, sample=video, action="frame gap",
+                        reason=f"{sum(b - a + 1 for a, b in gaps)} frame number(s) missing in {folder} "
+                               f"({numbers[0]}..{numbers[-1]}): {describe_gaps(gaps)}")
         numbers = videos[video]["numbers"]
         kind = "macro" if "macro" in cell_text(rec.get("type")).lower() else "micro"
         on, ap, off, est, notes = repair_keyframes(numbers, rec.get("onset"), rec.get("apex"), rec.get("offset"),

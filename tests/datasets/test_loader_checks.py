@@ -257,3 +257,13 @@ def test_mmew_clip_under_two_emotion_folders_is_refused(tmp_path):
     assert len(refused) == 1 and int(refused.iloc[0]["row"]) == f.rows[0]["excel_row"]
     assert "happiness" in refused.iloc[0]["reason"] and "surprise" in refused.iloc[0]["reason"]
     assert not len(_issues(corpus, "not in sheet"))
+
+
+def test_gaps_in_long_videos_are_reported(tmp_path):
+    from mer_lab.datasets.samm import load_samm_long
+
+    f = fx.make_samm_long(tmp_path)
+    (f.root / "SAMM_longvideos" / "006_1" / "006_1_0017.jpg").unlink()
+    corpus = _quiet(load_samm_long, f.root)
+    gap = _issues(corpus, "frame gap")
+    assert len(gap) == 1 and gap.iloc[0]["sample"] == "006_1" and ": 17" in gap.iloc[0]["reason"]
