@@ -93,7 +93,8 @@ def require_root(root, *, dataset: str, layout: str) -> Path:
         )
     path = Path(os.path.expanduser(str(root)))
     if not path.is_dir():
-        raise FileNotFoundError(f"{dataset} folder not found: {path} ({not_a_folder(path)})\nExpected layout:\n{layout}")
+        raise FileNotFoundError(f"{dataset} folder not found: {path} ({not_a_folder(path)})\n"
+                                f"Expected layout:\n{layout}")
     return path
 
 

@@ -6,7 +6,10 @@ import re
 from pathlib import Path
 
 from .._validate import check_choice
-from ._clips import SPANS, IssueLog, _looks_like_backup, clip_sample, find_dirs, find_files, finish_corpus, frame_loader, require_root, unlisted_folders
+from ._clips import (
+    SPANS, IssueLog, _looks_like_backup, clip_sample, find_dirs, find_files, finish_corpus, frame_loader, require_root,
+    unlisted_folders,
+)
 from ._sheets import cell_text, parse_int, read_table
 from .corpus import Corpus, DatasetError
 
