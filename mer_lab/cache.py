@@ -8,7 +8,14 @@ version) is recomputed, with a warning.
 
 The cache lives in ``$MER_LAB_CACHE`` (default ``~/.cache/mer_lab``). Keys are built
 from plain values (dataset, sample, method name, every parameter that changes the
-result, and a code version), never from array contents.
+result, and a code version), never from array contents; a clip read from files adds
+:func:`file_signature` (names, sizes and modification times of its files).
+
+A cache that cannot be written (read-only folder, a cache root under a file, a full
+disk) never stops a run: results are computed without it, with one
+:class:`CacheWarning` per process. Temporary files carry their writer's host and
+process id; those of writers that are gone (or older than :data:`STALE_TMP_SECONDS`)
+are removed the first time this process touches their folder.
 """
 
 from __future__ import annotations
@@ -16,19 +23,72 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import socket
 import tempfile
+import time
 import warnings
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cache_dir", "cache_key", "DiskCache", "CacheWarning", "default_cache", "resolve_cache"]
+__all__ = ["cache_dir", "cache_key", "DiskCache", "CacheWarning", "default_cache", "resolve_cache", "file_signature",
+           "remove_stale_temporaries", "STALE_TMP_SECONDS"]
 
 
 class CacheWarning(UserWarning):
-    """A cache entry was unreadable and has been recomputed."""
+    """A cache entry was unreadable and has been recomputed, or the cache cannot be written."""
+
+
+#: Temporary entries older than this (seconds) are removed whoever wrote them.
+STALE_TMP_SECONDS = 3600.0
+_HOST = re.sub(r"[^0-9A-Za-z]+", "_", socket.gethostname())[:40] or "host"
+_TMP = re.compile(r"^\.tmp-(?:(?P<host>[0-9A-Za-z_]+)-(?P<pid>\d+)-)?.*\.npz$")
+_UNWRITABLE: dict[str, str] = {}   # cache root -> why it cannot be written (warned once per process)
+_SWEPT: set[str] = set()           # folders whose stale temporaries were removed by this process
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder, *, max_age: float = STALE_TMP_SECONDS) -> int:
+    """Remove the ``.tmp-*.npz`` files of interrupted writers in ``folder`` (not recursive).
+
+    A temporary is stale when its writer (host and process id are in its name) ran on
+    this machine and is gone, or when it is older than ``max_age`` seconds (writers on
+    other machines, names without a process id). Returns how many were removed.
+    """
+    removed = 0
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for e in entries:
+        m = _TMP.match(e.name)
+        if m is None:
+            continue
+        try:
+            age = now - e.stat().st_mtime
+        except OSError:
+            continue
+        dead = m.group("pid") is not None and m.group("host") == _HOST and not _pid_alive(int(m.group("pid")))
+        if dead or age > max_age:
+            try:
+                os.unlink(e.path)
+                removed += 1
+            except OSError:
+                pass
+    return removed
 
 
 def cache_dir() -> Path:
@@ -60,6 +120,28 @@ def cache_key(**parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def file_signature(path) -> str:
+    """A cheap signature of a clip's files: names, sizes and modification times.
+
+    ``path`` is a frame folder (every file directly inside it counts) or a single file
+    (a video, a flow image). Re-exporting, editing, adding or removing a frame changes
+    the signature, so cache keys holding it never return results of the old frames.
+    No file is read. A missing path gives ``"missing"``.
+    """
+    path = Path(path)
+    digest = hashlib.sha256()
+    try:
+        if path.is_dir():
+            entries = sorted((e.name, e.stat()) for e in os.scandir(path) if e.is_file())
+        else:
+            entries = [(path.name, path.stat())]
+    except OSError:
+        return "missing"
+    for name, st in entries:
+        digest.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:24]
+
+
 class DiskCache:
     """A folder of ``.npz`` entries, one per key, grouped by a namespace.
 
@@ -87,12 +169,38 @@ class DiskCache:
         digest = cache_key(**dict(key))
         return self.root / namespace / digest[:2] / f"{digest}.npz"
 
+    @property
+    def writable(self) -> bool:
+        """False once a write into this cache root failed in this process (then nothing is written)."""
+        return str(self.root) not in _UNWRITABLE
+
+    def _sweep(self, folder: Path) -> None:
+        if str(folder) not in _SWEPT:
+            _SWEPT.add(str(folder))
+            remove_stale_temporaries(folder)
+
+    def _give_up_writing(self, exc: OSError) -> None:
+        """Remember that this root cannot be written and warn once per process."""
+        key = str(self.root)
+        if key in _UNWRITABLE:
+            return
+        _UNWRITABLE[key] = str(exc)
+        warnings.warn(f"the cache folder {self.root} cannot be written ({exc.strerror or exc}): results are "
+                      f"computed without storing them for the rest of this run. Set $MER_LAB_CACHE to a writable "
+                      f"folder, or turn the cache off (--no-cache, cache=False)", CacheWarning, stacklevel=4)
+
     def load(self, namespace: str, key: Mapping) -> dict[str, np.ndarray] | None:
         """The stored arrays, or ``None`` when absent or unreadable (the bad file is removed)."""
         if not self.enabled:
             return None
         path = self.path(namespace, key)
-        if not path.is_file():
+        if self.writable:
+            self._sweep(path.parent)
+        try:
+            found = path.is_file()
+        except OSError:
+            found = False
+        if not found:
             return None
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -106,32 +214,56 @@ class DiskCache:
             return None
 
     def save(self, namespace: str, key: Mapping, arrays: Mapping[str, np.ndarray]) -> Path | None:
-        """Write arrays atomically; returns the entry's path (``None`` when disabled)."""
-        if not self.enabled:
+        """Write arrays atomically; returns the entry's path.
+
+        Returns ``None`` when the cache is disabled or cannot be written (a read-only
+        folder, a cache root under a file, a full disk): then a :class:`CacheWarning` is
+        issued once per process and later saves into that root are skipped. Temporary
+        names carry the writer's host and process id, so stale ones of interrupted runs
+        are recognised and removed (:func:`remove_stale_temporaries`).
+        """
+        if not self.enabled or not self.writable:
             return None
         path = self.path(namespace, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._sweep(path.parent)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{_HOST}-{os.getpid()}-", suffix=".npz")
+        except OSError as exc:
+            self._give_up_writing(exc)
+            return None
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
+            if isinstance(exc, OSError):
+                self._give_up_writing(exc)
+                return None
             raise
         return path
 
-    def get_or_compute(self, namespace: str, key: Mapping,
-                       compute: Callable[[], Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        """Load the entry for ``key`` or compute, store and return it."""
+    def get_or_compute(self, namespace: str, key: Mapping, compute: Callable[[], Mapping[str, np.ndarray]],
+                       *, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Load the entry for ``key`` or compute, store and return it.
+
+        ``names``: the arrays an entry must hold; a stored entry lacking one (written by
+        another version, or by hand) is recomputed and replaced, with a warning naming
+        the entry and the missing arrays.
+        """
         found = self.load(namespace, key)
         if found is not None:
-            return found
+            missing = [n for n in (names or ()) if n not in found]
+            if not missing:
+                return found
+            warnings.warn(f"cache entry {self.path(namespace, key)} lacks the array(s) {missing} (it holds "
+                          f"{sorted(found)}); recomputing it", CacheWarning, stacklevel=2)
         arrays = {k: np.asarray(v) for k, v in compute().items()}
         for name, arr in arrays.items():
             if arr.dtype == object:
@@ -148,6 +280,13 @@ class DiskCache:
                 p.unlink()
                 count += 1
         return count
+
+    def clean_temporaries(self, *, max_age: float = STALE_TMP_SECONDS) -> int:
+        """Remove stale ``.tmp-*.npz`` files everywhere under the root; returns how many."""
+        if not self.root.is_dir():
+            return 0
+        folders = {p.parent for p in self.root.rglob(".tmp-*.npz")}
+        return sum(remove_stale_temporaries(f, max_age=max_age) for f in folders)
 
 
 _DEFAULT: DiskCache | None = None

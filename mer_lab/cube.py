@@ -15,6 +15,7 @@ the metadata (see :func:`like`).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ __all__ = [
     "frame_number",
     "list_frames",
     "read_frame",
+    "truncated_image",
     "cube_from_frames",
     "cube_from_folder",
     "cube_from_video",
@@ -203,6 +205,29 @@ def like(cube: xr.DataArray, data, *, frame_numbers=None, fps=None, **attr_updat
     return make_cube(data, fps=fps, frame_numbers=frame_numbers, units=units, long_name=long_name, **keys, **attrs)
 
 
+def entry_kind(entry: os.DirEntry) -> str:
+    """``"dir"``, ``"file"`` or ``"other"`` for a scandir entry (symbolic links followed).
+
+    A symbolic link loop (ELOOP: a link pointing back to itself, directly or through other
+    links) raises a ValueError naming the link instead of an OSError deep in a listing.
+    """
+    try:
+        if entry.is_dir():
+            return "dir"
+        if entry.is_file():
+            return "file"
+        return "other"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError(f"symbolic link loop at {entry.path}: the link points back to itself (directly or "
+                             f"through other links); remove or correct it") from None
+        raise
+
+
+#: Largest frame number accepted in a file name (12 digits); larger ones are typos or not frames.
+MAX_FRAME_NUMBER = 10**12 - 1
+
+
 def frame_number(path) -> int:
     """The frame number written in an image file name (its last run of digits).
 
@@ -213,7 +238,11 @@ def frame_number(path) -> int:
     match = _TRAILING_DIGITS.search(stem)
     if match is None:
         raise ValueError(f"cannot read a frame number from the file name {str(path)!r} (no digits)")
-    return int(match.group(1))
+    number = int(match.group(1))
+    if number > MAX_FRAME_NUMBER:
+        raise ValueError(f"the file name {str(path)!r} gives the frame number {match.group(1)}, which is not "
+                         f"plausible; frame numbers are accepted up to {MAX_FRAME_NUMBER} (12 digits)")
+    return number
 
 
 def list_frames(folder, *, suffixes: Sequence[str] = IMAGE_SUFFIXES) -> list[tuple[int, Path]]:
@@ -224,7 +253,8 @@ def list_frames(folder, *, suffixes: Sequence[str] = IMAGE_SUFFIXES) -> list[tup
     FileNotFoundError
         If ``folder`` does not exist.
     ValueError
-        If two files carry the same frame number.
+        If two files carry the same frame number, a name holds an implausible frame
+        number (more than 12 digits), or a symbolic link loops.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -232,11 +262,13 @@ def list_frames(folder, *, suffixes: Sequence[str] = IMAGE_SUFFIXES) -> list[tup
     wanted = {s.lower() for s in suffixes}
     items = []
     for entry in os.scandir(folder):
-        if entry.is_file() and Path(entry.name).suffix.lower() in wanted:
+        if Path(entry.name).suffix.lower() in wanted and entry_kind(entry) == "file":
+            if _TRAILING_DIGITS.search(Path(entry.name).stem) is None:
+                continue  # not a frame (no number in its name)
             try:
                 items.append((frame_number(entry.name), Path(entry.path)))
-            except ValueError:
-                continue
+            except ValueError as exc:
+                raise ValueError(f"{exc} (in the frame folder {folder})") from None
     items.sort(key=lambda t: t[0])
     for (a, pa), (b, pb) in zip(items, items[1:]):
         if a == b:
@@ -244,10 +276,42 @@ def list_frames(folder, *, suffixes: Sequence[str] = IMAGE_SUFFIXES) -> list[tup
     return items
 
 
+def truncated_image(path) -> str | None:
+    """Why an image file looks cut short (an interrupted copy or download), or None.
+
+    Only the file's ends are read: a JPEG must start with its SOI marker and hold its EOI
+    marker (``FF D9``) in its last kilobyte, a PNG must end with its ``IEND`` chunk, a BMP
+    must be at least as long as its header says. Decoders accept such files silently
+    (libjpeg fills the missing part with grey and only prints a warning).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".jpg", ".jpeg", ".png", ".bmp"):
+        return None
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+            fh.seek(max(0, size - 1024))
+            tail = fh.read()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if suffix in (".jpg", ".jpeg") and head[:2] == b"\xff\xd8" and b"\xff\xd9" not in tail:
+        return f"the JPEG file {path} is truncated (no end-of-image marker; {size} bytes)"
+    if suffix == ".png" and head[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in tail[-16:]:
+        return f"the PNG file {path} is truncated (no IEND chunk; {size} bytes)"
+    if suffix == ".bmp" and head[:2] == b"BM" and len(head) >= 6:
+        declared = int.from_bytes(head[2:6], "little")
+        if 0 < size < declared:
+            return f"the BMP file {path} is truncated ({size} bytes, its header says {declared})"
+    return None
+
+
 def read_frame(path, *, grey: bool = True) -> np.ndarray:
     """Read one image file; grey (2-D uint8) or RGB (3-D).
 
-    Raises a ValueError naming the file when it is empty or cannot be decoded.
+    Raises a ValueError naming the file when it is empty, truncated
+    (:func:`truncated_image`) or cannot be decoded.
     """
     import cv2
 
@@ -256,6 +320,9 @@ def read_frame(path, *, grey: bool = True) -> np.ndarray:
         raise FileNotFoundError(f"frame not found: {path}")
     if path.stat().st_size == 0:
         raise ValueError(f"frame file is empty (0 bytes): {path}")
+    cut = truncated_image(path)
+    if cut:
+        raise ValueError(cut)
     flag = cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_COLOR
     img = cv2.imread(str(path), flag)
     if img is None:

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -19,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_choice
-from ..cube import IMAGE_SUFFIXES, cube_from_frames, list_frames, make_cube
-from .corpus import ISSUE_COLUMNS, Corpus, warn_issues
+from ..cube import IMAGE_SUFFIXES, cube_from_frames, entry_kind, list_frames, make_cube, truncated_image
+from .corpus import ISSUE_COLUMNS, Corpus, DatasetError, warn_issues
 from ._sheets import parse_int
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "find_files",
     "pick_file",
     "repair_keyframes",
+    "frame_gaps",
+    "describe_gaps",
     "middle_frame",
     "clip_sample",
     "frame_loader",
@@ -89,8 +93,34 @@ def require_root(root, *, dataset: str, layout: str) -> Path:
         )
     path = Path(os.path.expanduser(str(root)))
     if not path.is_dir():
-        raise FileNotFoundError(f"{dataset} folder not found: {path}\nExpected layout:\n{layout}")
+        raise FileNotFoundError(f"{dataset} folder not found: {path} ({not_a_folder(path)})\n"
+                                f"Expected layout:\n{layout}")
     return path
+
+
+def not_a_folder(path: Path) -> str:
+    """Why ``path`` is not a folder, for messages: a file, a looping or broken link, or nothing there."""
+    path = Path(path)
+    if path.is_file():
+        return "it is a file, not a folder; give the folder that holds the dataset"
+    if os.path.islink(path):
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "it is a symbolic link loop (the link points back to itself); correct the link"
+        return "it is a symbolic link to nothing (broken link)"
+    if path.exists():
+        return "it is not a folder"
+    return "nothing exists at that path"
+
+
+def _kind(entry) -> str:
+    """:func:`mer_lab.cube.entry_kind`, raising a DatasetError naming a symbolic link loop."""
+    try:
+        return entry_kind(entry)
+    except ValueError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 def _walk(root: Path, depth: int):
@@ -105,7 +135,7 @@ def _walk(root: Path, depth: int):
                     entries = sorted(os.scandir(folder), key=lambda e: e.name)
                 except OSError:
                     continue
-                nxt.extend(Path(e.path) for e in entries if e.is_dir())
+                nxt.extend(Path(e.path) for e in entries if _kind(e) == "dir")
         level = nxt
 
 
@@ -130,15 +160,30 @@ def find_files(root: Path, patterns: Iterable[str], *, depth: int = 2, exclude: 
             continue
         for e in entries:
             name = e.name.lower()
-            if e.is_file() and not name.startswith("~$") and any(fnmatch.fnmatchcase(name, p) for p in pats) \
-                    and not any(fnmatch.fnmatchcase(name, p) for p in excl):
+            if not name.startswith("~$") and any(fnmatch.fnmatchcase(name, p) for p in pats) \
+                    and not any(fnmatch.fnmatchcase(name, p) for p in excl) and _kind(e) == "file":
                 found.append(Path(e.path))
     return found
 
 
+_BACKUP_MARKS = re.compile(r"((?<![a-z])(copy|backup|bak|old)(?![a-z])|\(\d+\)|~)", re.IGNORECASE)
+
+
+def _looks_like_backup(path: Path) -> bool:
+    """``coding - Copy.xlsx``, ``coding_backup.xlsx``, ``coding (1).xlsx``, ``coding.old.xlsx``..."""
+    return bool(_BACKUP_MARKS.search(path.stem))
+
+
 def pick_file(root: Path, given, patterns: Sequence[str], *, what: str, dataset: str, layout: str,
-              exclude: Iterable[str] = ()) -> Path:
-    """The metadata file: ``given`` (absolute, or relative to root) or the newest match of ``patterns``."""
+              exclude: Iterable[str] = (), log: IssueLog | None = None, option: str = "coding_file") -> Path:
+    """The metadata file: ``given`` (absolute, or relative to root) or the best match of ``patterns``.
+
+    Among several matches the choice is explicit: .xlsx before .csv, names that do not
+    look like a backup copy (``copy``, ``backup``, ``bak``, ``old``, ``(1)``) before those
+    that do, then the latest name (coding files carry dates: 20190701 > 20140508). When
+    more than one file matches, ``log`` gets a ``chose file`` issue naming the file used
+    and the others, and how to pick another (``option``).
+    """
     if given is not None:
         path = Path(os.path.expanduser(str(given)))
         if not path.is_absolute() and not path.exists():
@@ -152,9 +197,14 @@ def pick_file(root: Path, given, patterns: Sequence[str], *, what: str, dataset:
             f"{dataset}: no {what} under {root} (looked for {', '.join(patterns)} down to 2 folders deep). "
             f"Expected layout:\n{layout}"
         )
-    # Prefer .xlsx over .csv, then the latest name (coding files carry dates: 20190701 > 20140508).
-    found.sort(key=lambda p: (p.suffix.lower() in (".xlsx", ".xlsm"), p.name))
-    return found[-1]
+    found.sort(key=lambda p: (p.suffix.lower() in (".xlsx", ".xlsm"), not _looks_like_backup(p), p.name))
+    chosen = found[-1]
+    if len(found) > 1 and log is not None:
+        others = ", ".join(str(p) for p in reversed(found[:-1]))
+        log.add(file=chosen, row=None, sample="", action="chose file",
+                reason=f"{len(found)} files match the {what} ({', '.join(patterns)}): read {chosen}; not read: "
+                       f"{others}. Pass {option}= to read another")
+    return chosen
 
 
 # --------------------------------------------------------------------------- key frames
@@ -244,7 +294,48 @@ def repair_keyframes(numbers: Sequence[int], onset, apex, offset, *, typical_len
         ap, estimated = new, True
     elif ap == on:
         notes.append(f"onset equals apex ({ap}): kept as annotated")
+    # key frames inside the clip's range may still be missing on disk (a gap in the numbers)
+    present = set(int(n) for n in numbers)
+    if on not in present:
+        new = min(n for n in present if n >= on)
+        notes.append(f"onset frame {on} is not on disk (a gap in the frame numbers): the next frame present, "
+                     f"{new}, used")
+        on = new
+    if off not in present:
+        new = max(n for n in present if n <= off)
+        notes.append(f"offset frame {off} is not on disk (a gap in the frame numbers): the previous frame present, "
+                     f"{new}, used")
+        off = new
+    if off < on:  # onset and offset both fell in one gap
+        off = on
+    if ap not in present or not on <= ap <= off:
+        new = middle_frame(numbers, on, off) if ap < on or ap > off else _nearest(numbers, ap, on, off)
+        notes.append(f"apex frame {ap} is not on disk (a gap in the frame numbers): the nearest frame present, "
+                     f"{new}, used (flagged as estimated)")
+        ap, estimated = new, True
     return on, ap, off, estimated, notes
+
+
+def _nearest(numbers: Sequence[int], frame: int, low: int, high: int) -> int:
+    """The frame present in ``[low, high]`` nearest ``frame`` (the earlier one on a tie)."""
+    arr = np.asarray(numbers)
+    inside = arr[(arr >= low) & (arr <= high)]
+    return int(inside[np.argmin(np.abs(inside - frame))])
+
+
+def frame_gaps(numbers: Sequence[int]) -> list[tuple[int, int]]:
+    """Runs of frame numbers missing between the first and last frame present, as ``(first, last)``."""
+    arr = np.asarray(sorted(numbers), dtype=np.int64)
+    if arr.size < 2:
+        return []
+    steps = np.diff(arr)
+    return [(int(arr[i]) + 1, int(arr[i + 1]) - 1) for i in np.flatnonzero(steps > 1)]
+
+
+def describe_gaps(gaps: Sequence[tuple[int, int]], *, limit: int = 6) -> str:
+    """``'49, 51..53'`` (the first ``limit`` runs, then how many more)."""
+    text = ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in gaps[:limit])
+    return text + (f" and {len(gaps) - limit} more runs" if len(gaps) > limit else "")
 
 
 def _show(value) -> str:
@@ -311,6 +402,14 @@ def clip_sample(*, log: IssueLog, dataset: str, subject: str, sample: str, emoti
         ap = middle_frame(numbers, on, off)
         estimated = True
     if not is_video:
+        gaps = frame_gaps(numbers)
+        if gaps:
+            missing = sum(b - a + 1 for a, b in gaps)
+            inside = sum(max(0, min(b, off) - max(a, on) + 1) for a, b in gaps)
+            log.add(file=file, row=row, sample=sample, action="frame gap",
+                    reason=f"{missing} frame number(s) missing in {folder} ({numbers[0]}..{numbers[-1]}): "
+                           f"{describe_gaps(gaps)}; {inside} of them inside onset..offset ({on}..{off}); "
+                           f"the frames present are read")
         chosen = items if span == "folder" else [(k, p) for k, p in items if on <= k <= off]
         for _, p in chosen:
             try:
@@ -321,6 +420,11 @@ def clip_sample(*, log: IssueLog, dataset: str, subject: str, sample: str, emoti
             if size == 0:
                 log.add(file=file, row=row, sample=sample, action="skipped",
                         reason=f"frame file is empty (0 bytes): {p}")
+                return None
+            cut = truncated_image(p)
+            if cut:
+                log.add(file=file, row=row, sample=sample, action="skipped",
+                        reason=f"{cut}: the clip is not loaded; copy the file again from the release")
                 return None
     emo = "" if emotion is None or (isinstance(emotion, float) and emotion != emotion) else str(emotion).strip().lower()
     if not emo:
@@ -339,6 +443,7 @@ def clip_sample(*, log: IssueLog, dataset: str, subject: str, sample: str, emoti
         "onset": on, "apex": ap, "offset": off, "n_frames": len(numbers), "fps": float(fps),
         "apex_estimated": bool(estimated), "flags": "; ".join(flags),
         "path": str(folder), "first_frame": numbers[0], "last_frame": numbers[-1],
+        "_source_file": "" if file is None else str(file),
     }
     if extra:
         out.update(extra)
@@ -376,6 +481,7 @@ def frame_loader(*, span: str = "expression", grey: bool = True):
         return cube_from_frames([p for _, p in items], fps=float(row["fps"]), frame_numbers=[n for n, _ in items],
                                 grey=grey, **meta)
 
+    load.settings = {"span": span, "grey": bool(grey)}  # every setting that changes the cubes read
     return load
 
 
@@ -412,42 +518,105 @@ def _video_cube(path: Path, row, *, span, grey, meta):
 
 
 def finish_corpus(rows: list[dict], *, log: IssueLog, name: str, loader, info: Mapping, mapping="native",
-                  columns: Sequence[str] = ()) -> Corpus:
-    """Assemble the Corpus, warn once about the issues, apply the class mapping."""
+                  columns: Sequence[str] = (), distinct_intervals: bool = False) -> Corpus:
+    """Assemble the Corpus, warn once about the issues, apply the class mapping.
+
+    Rows naming the same clip twice are resolved by :func:`_dedupe` (``distinct_intervals``:
+    a clip may hold several expressions, told apart by their onset and offset).
+    """
     from .corpus import SAMPLE_COLUMNS
 
     base = [c for c in SAMPLE_COLUMNS if c not in ("group", "label")]
     cols = base + ["path", "first_frame", "last_frame"] + [c for c in columns if c not in base]
     samples = pd.DataFrame(rows, columns=list(dict.fromkeys(cols + [k for r in rows for k in r])))
-    samples = _dedupe(samples, log)
+    samples = _dedupe(samples, log, distinct_intervals=distinct_intervals)
+    samples = samples.drop(columns=[c for c in samples.columns if c.startswith("_")])
     for c in ("first_frame", "last_frame"):
         if c in samples:
             samples[c] = pd.to_numeric(samples[c], errors="coerce").astype("Int64")
     issues = log.table()
-    corpus = Corpus(samples, loader=loader, name=name, issues=issues, info=dict(info))
+    # the loader's settings (grey, span) change every cube read: part of the corpus's identity,
+    # which feature caches key on
+    info = {**dict(info), **getattr(loader, "settings", {})}
+    corpus = Corpus(samples, loader=loader, name=name, issues=issues, info=info)
     warn_issues(issues, dataset=name)
     if mapping is not None and mapping != "native":
         corpus = corpus.map_classes(mapping)
     return corpus
 
 
-def _dedupe(samples: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
-    """Two sheet rows naming the same clip: keep both, the later ones renamed ``name#2``..."""
+def _where(samples: pd.DataFrame, i) -> str:
+    """``'<sheet> row <n>'`` (or the clip folder) a samples row came from, for messages."""
+    file = samples.at[i, "_source_file"] if "_source_file" in samples else None
+    row = samples.at[i, "sheet_row"] if "sheet_row" in samples else None
+    file = "" if file is None or (isinstance(file, float) and file != file) else str(file)
+    if not file and "path" in samples:
+        file = str(samples.at[i, "path"])
+    return file + (f" row {int(row)}" if row is not None and not pd.isna(row) else "")
+
+
+def _dedupe(samples: pd.DataFrame, log: IssueLog, *, distinct_intervals: bool = False) -> pd.DataFrame:
+    """Resolve rows naming the same clip (same dataset and sample name).
+
+    A backup copy of a sheet beside the original, or a repeated row, would otherwise
+    make one clip two samples reading the same frames, which then sit on both sides of a
+    train/test split. Rules, per clip named more than once:
+
+    * the rows disagree on the emotion: the clip is refused (every row dropped), with a
+      ``refused`` issue naming each sheet row and its label;
+    * otherwise the first row is kept and every other one dropped with a ``duplicate
+      dropped`` issue naming both sheet rows (and the key frames when they differ).
+
+    With ``distinct_intervals`` (one folder holds a long video with several expressions,
+    CAS(ME)^2), rows whose onset or offset differ are separate expressions: they are all
+    kept, the later ones renamed ``<name>#2``, ``#3`` (issue ``renamed``); only rows with
+    the same interval count as duplicates.
+    """
     if samples.empty:
         return samples
     dup = samples.duplicated(["dataset", "sample"], keep=False)
     if not dup.any():
         return samples
     samples = samples.copy()
-    counter: dict[tuple, int] = {}
-    for i in samples.index[dup]:
-        key = (samples.at[i, "dataset"], samples.at[i, "sample"])
-        counter[key] = counter.get(key, 0) + 1
-        if counter[key] > 1:
-            new = f"{key[1]}#{counter[key]}"
-            note = f"a second sheet row names the clip {key[1]!r}: kept as {new!r}"
-            samples.at[i, "sample"] = new
-            samples.at[i, "flags"] = "; ".join(f for f in (samples.at[i, "flags"], note) if f)
-            row = samples.at[i, "sheet_row"] if "sheet_row" in samples else None
-            log.add(file="", row=None if pd.isna(row) else row, sample=new, action="renamed", reason=note)
-    return samples
+    drop: list = []
+    for (_, name), idx in samples[dup].groupby(["dataset", "sample"], sort=False).groups.items():
+        idx = list(idx)
+        emotions = {samples.at[i, "emotion"] for i in idx}
+        if len(emotions) > 1:
+            listed = "; ".join(f"{_where(samples, i)}: {samples.at[i, 'emotion']!r}" for i in idx)
+            for i in idx:
+                log.add(file=samples.at[i, "_source_file"] if "_source_file" in samples else "",
+                        row=samples.at[i, "sheet_row"] if "sheet_row" in samples else None, sample=name,
+                        action="refused",
+                        reason=f"the clip {name!r} is named by {len(idx)} rows that disagree on the emotion "
+                               f"({listed}): not loaded; correct or remove one of the rows")
+            drop.extend(idx)
+            continue
+        groups: dict[tuple, list] = {}
+        for i in idx:
+            interval = (samples.at[i, "onset"], samples.at[i, "offset"]) if distinct_intervals else ()
+            groups.setdefault(interval, []).append(i)
+        for n, members in enumerate(groups.values(), start=1):
+            keep = members[0]
+            if n > 1:
+                new = f"{name}#{n}"
+                note = (f"{_where(samples, keep)} names the clip {name!r} again with another interval "
+                        f"({samples.at[keep, 'onset']}..{samples.at[keep, 'offset']}): a separate expression, "
+                        f"kept as {new!r}")
+                samples.at[keep, "sample"] = new
+                samples.at[keep, "flags"] = "; ".join(f for f in (samples.at[keep, "flags"], note) if f)
+                log.add(file=samples.at[keep, "_source_file"] if "_source_file" in samples else "",
+                        row=samples.at[keep, "sheet_row"] if "sheet_row" in samples else None, sample=new,
+                        action="renamed", reason=note)
+            for i in members[1:]:
+                frames = lambda j: tuple(samples.at[j, k] for k in ("onset", "apex", "offset"))  # noqa: E731
+                differ = "" if frames(i) == frames(keep) else (
+                    f"; its key frames {'/'.join(map(str, frames(i)))} differ from the kept "
+                    f"{'/'.join(map(str, frames(keep)))}")
+                log.add(file=samples.at[i, "_source_file"] if "_source_file" in samples else "",
+                        row=samples.at[i, "sheet_row"] if "sheet_row" in samples else None, sample=name,
+                        action="duplicate dropped",
+                        reason=f"{_where(samples, i)} names the clip {name!r} already read from "
+                               f"{_where(samples, keep)}: one sample kept (from the first){differ}")
+                drop.append(i)
+    return samples.drop(index=drop)

@@ -6,7 +6,10 @@ import re
 from pathlib import Path
 
 from .._validate import check_choice
-from ._clips import SPANS, IssueLog, clip_sample, find_dirs, find_files, finish_corpus, frame_loader, require_root, unlisted_folders
+from ._clips import (
+    SPANS, IssueLog, _looks_like_backup, clip_sample, find_dirs, find_files, finish_corpus, frame_loader, require_root,
+    unlisted_folders,
+)
 from ._sheets import cell_text, parse_int, read_table
 from .corpus import Corpus, DatasetError
 
@@ -93,13 +96,25 @@ def load_casme(root, *, section: str = "both", coding_file=None, span: str = "ex
     if not tables:
         raise FileNotFoundError(f"CASME: no coding sheet (an .xlsx whose header holds Subject and OnsetF) under {root}. "
                                 f"Expected layout:\n{CASME_LAYOUT}")
+    log = IssueLog("casme")
+    if coding_file is None and len(tables) > 1:
+        originals = [(p, t) for p, t in tables if not _looks_like_backup(p)]
+        if originals and len(originals) < len(tables):
+            skipped = [str(p) for p, _ in tables if _looks_like_backup(p)]
+            log.add(file=originals[0][0], row=None, sample="", action="chose file",
+                    reason=f"coding sheets {', '.join(skipped)} look like backup copies (copy, backup, bak, old, "
+                           f"(1) in the name): not read; pass coding_file= to read them")
+            tables = originals
+        if len(tables) > 1:
+            log.add(file=tables[0][0], row=None, sample="", action="chose file",
+                    reason=f"{len(tables)} coding sheets read: {', '.join(str(p) for p, _ in tables)}; a clip named "
+                           f"in more than one is loaded once (pass coding_file= to read one)")
     subject_dirs = {}
     for sec, d in sections.items():
         for s in d.iterdir():
             m = re.fullmatch(r"sub(\d+)", s.name.lower())
             if s.is_dir() and m:
                 subject_dirs[int(m.group(1))] = (sec, s)
-    log = IssueLog("casme")
     rows, used = [], []
     for sheet, table in tables:
         for rec in table.to_dict("records"):

@@ -76,7 +76,9 @@ def load_casme2(root, *, frames: str = "cropped", coding_file=None, span: str = 
     check_choice("frames", frames, ["cropped", "raw"])
     check_choice("span", span, SPANS)
     root = require_root(root, dataset="CASME II", layout=CASME2_LAYOUT)
-    sheet = pick_file(root, coding_file, _CODING, what="coding file", dataset="CASME II", layout=CASME2_LAYOUT)
+    log = IssueLog("casme2")
+    sheet = pick_file(root, coding_file, _CODING, what="coding file", dataset="CASME II", layout=CASME2_LAYOUT,
+                      log=log)
     table, header_row = read_table(sheet, required=("subject",), any_of=("filename", "onset"))
     missing = [c for c in ("subject", "filename", "onset", "offset") if c not in table.columns]
     if missing:
@@ -87,7 +89,6 @@ def load_casme2(root, *, frames: str = "cropped", coding_file=None, span: str = 
         raise FileNotFoundError(
             f"CASME II: no {frames} frame folder ({' or '.join(names)}) under {root}. Expected layout:\n{CASME2_LAYOUT}")
     base = bases[0]
-    log = IssueLog("casme2")
     rows, used = [], []
     for rec in table.to_dict("records"):
         clip = cell_text(rec.get("filename"))

@@ -9,7 +9,10 @@ import pandas as pd
 
 from .._validate import check_choice, check_int
 from ..cube import list_frames
-from ._clips import SPANS, IssueLog, clip_sample, find_dirs, finish_corpus, frame_loader, pick_file, repair_keyframes, require_root
+from ._clips import (
+    SPANS, IssueLog, clip_sample, describe_gaps, find_dirs, finish_corpus, frame_gaps, frame_loader, pick_file,
+    repair_keyframes, require_root,
+)
 from ._sheets import cell_text, norm, parse_int, read_rows, sheet_names
 from .corpus import Corpus, DatasetError
 
@@ -86,16 +89,16 @@ def load_casme_sq(root, *, part: str = "B", frames: str = "raw", code_file=None,
     check_choice("span", span, SPANS)
     typical_length = check_int("typical_length", typical_length, low=1)
     root = require_root(root, dataset="CAS(ME)^2", layout=CASME_SQ_LAYOUT)
+    dataset = "casme_sq" if part == "B" else "casme_sq_long"
+    log = IssueLog(dataset)
     sheet = pick_file(root, code_file, ("*code_final*.xlsx", "CAS(ME)*code*.xlsx", "*code*final*.xlsx"),
-                      what="code file", dataset="CAS(ME)^2", layout=CASME_SQ_LAYOUT)
+                      what="code file", dataset="CAS(ME)^2", layout=CASME_SQ_LAYOUT, log=log, option="code_file")
     records, rule1, rule2 = _read_code_file(sheet)
     names = ["rawpic", "raw_pic", "rawpics"] if frames == "raw" else ["cropped", "cropped_pic", "croppedpic"]
     bases = find_dirs(root, names, depth=2)
     if not bases:
         raise FileNotFoundError(f"CAS(ME)^2: no {' or '.join(names)} folder under {root}. Expected layout:\n{CASME_SQ_LAYOUT}")
     base = bases[0]
-    dataset = "casme_sq" if part == "B" else "casme_sq_long"
-    log = IssueLog(dataset)
     located = []
     for rec in records:
         if not rec["name"]:
@@ -141,7 +144,7 @@ def load_casme_sq(root, *, part: str = "B", frames: str = "raw", code_file=None,
         info = {"kind": "frames", "root": str(root), "code_file": str(sheet), "part": "B", "frames": frames,
                 "span": span, "fps": CASME_SQ_FPS}
         return finish_corpus(rows, log=log, name=dataset, loader=frame_loader(span=span, grey=grey), info=info,
-                             mapping=mapping)
+                             mapping=mapping, distinct_intervals=True)
     return _part_a(root, base, located, log=log, sheet=sheet, frames=frames, grey=grey, typical_length=typical_length)
 
 
@@ -159,6 +162,11 @@ def _part_a(root, base: Path, located, *, log, sheet, frames, grey, typical_leng
             log.add(file=d, row=None, sample=f"{d.parent.name}/{d.name}", action="skipped", reason=f"no frames in {d}")
             continue
         numbers_of[d] = nums
+        gaps = frame_gaps(nums)
+        if gaps:
+            log.add(file=d, row=None, sample=f"{d.parent.name}/{d.name}", action="frame gap",
+                    reason=f"{sum(b - a + 1 for a, b in gaps)} frame number(s) missing in {d} ({nums[0]}..{nums[-1]}): "
+                           f"{describe_gaps(gaps)}")
     intervals = []
     for rec in located:
         d = rec["video_dir"]

@@ -59,9 +59,10 @@ def load_meview(root, *, labels_file=None, span: str = "expression", grey: bool 
     """
     check_choice("span", span, SPANS)
     root = require_root(root, dataset="MEVIEW", layout=MEVIEW_LAYOUT)
+    log = IssueLog("meview")
     sheet = pick_file(root, labels_file, ("*label*.csv", "*label*.xlsx", "*meview*.csv", "*meview*.xlsx",
                                           "*annotation*.csv", "*annotation*.xlsx"),
-                      what="label table", dataset="MEVIEW", layout=MEVIEW_LAYOUT)
+                      what="label table", dataset="MEVIEW", layout=MEVIEW_LAYOUT, log=log, option="labels_file")
     table, header_row = read_table(sheet, required=("filename",), any_of=("onset", "emotion"))
     if "emotion" not in table.columns:
         raise DatasetError(f"{sheet}: the header (row {header_row}) has no Emotion column")
@@ -76,7 +77,6 @@ def load_meview(root, *, labels_file=None, span: str = "expression", grey: bool 
     for p in root.iterdir():
         if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES:
             index.setdefault(p.stem, p)
-    log = IssueLog("meview")
     rows = []
     for rec in table.to_dict("records"):
         clip = cell_text(rec.get("filename"))

@@ -44,7 +44,8 @@ def load_mmew(root, *, metadata_file=None, span: str = "expression", grey: bool 
     -----
     Clip folders sit under their emotion folder; the loader indexes every
     ``Micro_Expression/<emotion>/<clip>`` once and finds each sheet row's clip there, so
-    a clip filed under another emotion than the sheet's is still found (and flagged).
+    a clip filed under another emotion than the sheet's is still found (and flagged). A
+    clip folder found under two emotion folders is not loaded (issue ``refused``).
     Frames are named ``1.jpg``, ``2.jpg``, ... and sorted numerically.
 
     References
@@ -55,19 +56,21 @@ def load_mmew(root, *, metadata_file=None, span: str = "expression", grey: bool 
     """
     check_choice("span", span, SPANS)
     root = require_root(root, dataset="MMEW", layout=MMEW_LAYOUT)
+    log = IssueLog("mmew")
     sheet = pick_file(root, metadata_file, ("MMEW_Micro_Exp*.xlsx", "MMEW*Micro*.xlsx", "MMEW*micro*.csv"),
-                      what="metadata sheet", dataset="MMEW", layout=MMEW_LAYOUT)
+                      what="metadata sheet", dataset="MMEW", layout=MMEW_LAYOUT, log=log, option="metadata_file")
     table, header_row = read_table(sheet, required=("subject",), any_of=("filename", "onset"))
     if "filename" not in table.columns:
         raise DatasetError(f"{sheet}: the header (row {header_row}) has no Filename column")
     bases = find_dirs(root, ["Micro_Expression", "Micro-Expression", "MicroExpression"], depth=2)
     if not bases:
         raise FileNotFoundError(f"MMEW: no Micro_Expression/ folder under {root}. Expected layout:\n{MMEW_LAYOUT}")
-    index = {}
+    index, homes = {}, {}
     for emo_dir in sorted(d for d in bases[0].iterdir() if d.is_dir()):
         for clip in sorted(d for d in emo_dir.iterdir() if d.is_dir()):
             index.setdefault(clip.name, clip)
-    log = IssueLog("mmew")
+            homes.setdefault(clip.name, []).append(clip)
+    twice = {name: places for name, places in homes.items() if len(places) > 1}
     rows, used = [], []
     for rec in table.to_dict("records"):
         clip = cell_text(rec.get("filename"))
@@ -76,6 +79,12 @@ def load_mmew(root, *, metadata_file=None, span: str = "expression", grey: bool 
             log.add(file=sheet, row=rec["_row"], sample="", action="skipped", reason="row has no Filename")
             continue
         folder = index.get(clip)
+        if clip in twice:  # which copy holds the clip's frames is unknown: never pick one silently
+            used.extend(str(p) for p in twice[clip])
+            log.add(file=sheet, row=rec["_row"], sample=clip, action="refused",
+                    reason=f"the clip folder {clip} is under {len(twice[clip])} emotion folders "
+                           f"({', '.join(str(p) for p in twice[clip])}): not loaded; keep one copy")
+            continue
         if folder is not None:
             used.append(str(folder))
         row = clip_sample(

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["DatasetSpec", "DATASETS", "available", "load", "resolve_root"]
+__all__ = ["DatasetSpec", "DATASETS", "available", "load", "resolve_root", "known_names", "spec_for"]
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,55 @@ def available() -> list[str]:
 
 def _check_name(name) -> DatasetSpec:
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
+        raise ValueError(f"unknown dataset {name!r}{_did_you_mean(name, DATASETS)}; valid names: {', '.join(DATASETS)}")
     return DATASETS[name]
+
+
+def _did_you_mean(name, choices) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def _manifest(manifest):
+    from pathlib import Path
+
+    from .manifest import Manifest, load_manifest
+
+    if isinstance(manifest, Manifest):
+        return manifest
+    if manifest is None or isinstance(manifest, (str, Path)):
+        return load_manifest(manifest)
+    raise TypeError(f"manifest must be a path or a Manifest, got {type(manifest).__name__}")
+
+
+def known_names(manifest=None) -> list[str]:
+    """The names :func:`load` accepts: the registered datasets and the data manifest's entries
+    (an entry may use another name with ``loader:``). A malformed manifest adds nothing here;
+    loading reports it."""
+    names = list(DATASETS)
+    try:
+        names += [n for n in _manifest(manifest).datasets if n not in DATASETS]
+    except (OSError, ValueError):
+        pass
+    return names
+
+
+def spec_for(name: str, manifest=None) -> DatasetSpec:
+    """The loader of ``name``: the manifest entry's ``loader:`` when the manifest has an entry
+    ``name`` (so every command reads a dataset the same way), else the registered dataset."""
+    if name in DATASETS and not DATASETS[name].needs_root:
+        return DATASETS[name]
+    manifest = _manifest(manifest)
+    entry = manifest.entry(name)
+    if entry is not None:
+        return DATASETS[entry.get("loader", name)]
+    if name in DATASETS:
+        return DATASETS[name]
+    known = list(DATASETS) + [n for n in manifest.datasets if n not in DATASETS]
+    raise ValueError(f"unknown dataset {name!r}{_did_you_mean(name, known)}; valid names: {', '.join(known)}"
+                     + (f" (the data manifest {manifest.path} adds its entries)" if manifest.path else ""))
 
 
 def resolve_root(name: str, root=None, *, manifest=None):
@@ -73,24 +120,46 @@ def resolve_root(name: str, root=None, *, manifest=None):
     """
     from pathlib import Path
 
-    from .manifest import load_manifest
-
-    spec = _check_name(name)
     if root is not None:
+        if name not in DATASETS:
+            spec_for(name, manifest)  # an unknown name is an error, with suggestions
         return Path(root).expanduser(), [f"root argument: {root}"]
-    if manifest is None or isinstance(manifest, (str, Path)):
-        manifest = load_manifest(manifest)
+    manifest = _manifest(manifest)
+    spec = spec_for(name, manifest)
     entry = manifest.entry(name)
     if entry is None:
         # fall back on $MER_LAB_DATA/<default folder>
         import os
 
+        import difflib
+
+        close = difflib.get_close_matches(name, [n for n in manifest.datasets if n != name], n=2, cutoff=0.8)
+        hint = (f" (it has {' and '.join(repr(c) for c in close)}: a typo in the key? an entry's key is the name "
+                f"the dataset is loaded by)" if close else "")
         env = os.environ.get(manifest.data_env)
         if env:
             p = Path(env).expanduser() / spec.folder
-            return p, [f"${manifest.data_env}/{spec.folder} = {p}"]
-        return None, [f"no entry {name!r} in {manifest.path or 'any manifest'} and ${manifest.data_env} is not set"]
+            return p, [f"${manifest.data_env}/{spec.folder} = {p}" + (f"; no entry {name!r} in {manifest.path}{hint}"
+                                                                        if hint else "")]
+        return None, [f"no entry {name!r} in {manifest.path or 'any manifest'}{hint}, and ${manifest.data_env} "
+                      f"is not set"]
     return manifest.root(name)
+
+
+def _check_kwargs(name: str, spec: DatasetSpec, kwargs) -> None:
+    """Refuse loader arguments the loader does not take, naming them and the accepted ones."""
+    import inspect
+
+    params = inspect.signature(spec.loader).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return
+    accepted = [p.name for p in params if p.kind in (inspect.Parameter.KEYWORD_ONLY,
+                                                     inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                and p.name != spec.root_arg]
+    for key in kwargs:
+        if key not in accepted:
+            raise ValueError(f"{name}: unknown loader argument {key!r}{_did_you_mean(key, accepted)}; the "
+                             f"{spec.name} loader accepts: {', '.join(accepted)}")
 
 
 def load(name: str, *, root=None, manifest=None, **kwargs):
@@ -99,14 +168,16 @@ def load(name: str, *, root=None, manifest=None, **kwargs):
     Parameters
     ----------
     name : str
-        One of :func:`available` (``"synthetic"``, ``"casme2"``, ``"samm"``, ...).
+        One of :func:`available` (``"synthetic"``, ``"casme2"``, ``"samm"``, ...) or an
+        entry of the data manifest (read with the entry's ``loader:``).
     root : path-like, optional
         The dataset's folder; default from the manifest (``path:``) or
         ``$MER_LAB_DATA/<folder>``. Ignored by ``"synthetic"``.
     manifest : path-like or Manifest, optional
         Manifest to read instead of the default one.
     **kwargs
-        Passed to the loader (``frames="raw"``, ``modality="VIS"``, ``mapping="megc2019"``...).
+        Passed to the loader (``frames="raw"``, ``modality="VIS"``, ``mapping="megc2019"``...);
+        an argument the loader does not take is a ValueError listing the accepted ones.
 
     Returns
     -------
@@ -117,15 +188,28 @@ def load(name: str, *, root=None, manifest=None, **kwargs):
     >>> from mer_lab.datasets import load
     >>> corpus = load("casme2", frames="cropped", mapping="casme2_5")   # doctest: +SKIP
     """
-    spec = _check_name(name)
+    from .manifest import Manifest
+
+    if name in DATASETS and not DATASETS[name].needs_root:
+        spec = DATASETS[name]
+    else:
+        manifest = _manifest(manifest) if not isinstance(manifest, Manifest) else manifest
+        spec = spec_for(name, manifest)
     if not spec.needs_root:
         try:
             loader = spec.loader
         except ImportError as exc:
             raise ImportError(f"the {name} corpus is not available in this version of mer_lab ({exc})") from exc
+        _check_kwargs(name, spec, kwargs)
         return loader(**kwargs)
+    _check_kwargs(name, spec, kwargs)
     path, looked = resolve_root(name, root, manifest=manifest)
     if path is None or not path.is_dir():
+        from ._clips import not_a_folder
+
+        if path is not None and (path.exists() or path.is_symlink()):
+            raise FileNotFoundError(f"{name}: {path} cannot be the dataset folder: {not_a_folder(path)} "
+                                    f"(looked at: {'; '.join(looked)})")
         raise FileNotFoundError(
             f"{name}: dataset folder not found (looked at: {'; '.join(looked)}). Pass root=, set "
             f"datasets.{name}.path in data_manifest.yaml, or set $MER_LAB_DATA to the folder holding "

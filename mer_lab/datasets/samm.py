@@ -9,8 +9,8 @@ import pandas as pd
 
 from .._validate import check_choice
 from ._clips import (
-    SPANS, IssueLog, clip_sample, find_dirs, finish_corpus, frame_loader, pick_file, repair_keyframes,
-    require_root, unlisted_folders,
+    SPANS, IssueLog, clip_sample, describe_gaps, find_dirs, finish_corpus, frame_gaps, frame_loader, pick_file,
+    repair_keyframes, require_root, unlisted_folders,
 )
 from ._sheets import cell_text, parse_int, read_table
 from .corpus import Corpus, DatasetError
@@ -76,12 +76,12 @@ def load_samm(root, *, metadata_file=None, span: str = "expression", grey: bool 
     """
     check_choice("span", span, SPANS)
     root = require_root(root, dataset="SAMM", layout=SAMM_LAYOUT)
+    log = IssueLog("samm")
     sheet = pick_file(root, metadata_file, _SHEETS, what="FACS-codes sheet", dataset="SAMM", layout=SAMM_LAYOUT,
-                      exclude=("*longvideo*",))
+                      exclude=("*longvideo*",), log=log, option="metadata_file")
     table, header_row = read_table(sheet, required=("subject",), any_of=("filename", "onset"))
     _require_columns(table, sheet, header_row, ("subject", "filename", "onset", "offset"))
     base = _frame_base(root)
-    log = IssueLog("samm")
     rows, used = [], []
     for rec in table.to_dict("records"):
         clip = cell_text(rec.get("filename"))
@@ -166,11 +166,12 @@ def load_samm_long(root, *, metadata_file=None, grey: bool = True) -> Corpus:
     macro-expressions dataset", IEEE FG 2020.
     """
     root = require_root(root, dataset="SAMM long videos", layout=SAMM_LONG_LAYOUT)
+    log = IssueLog("samm_long")
     sheet = pick_file(root, metadata_file, ("SAMM_LongVideos*.xlsx", "*LongVideos*.xlsx", "*longvideos*.csv"),
-                      what="long-video sheet", dataset="SAMM long videos", layout=SAMM_LONG_LAYOUT)
+                      what="long-video sheet", dataset="SAMM long videos", layout=SAMM_LONG_LAYOUT, log=log,
+                      option="metadata_file")
     table, header_row = read_table(sheet, required=("subject",), any_of=("filename", "onset"))
     _require_columns(table, sheet, header_row, ("filename", "onset", "offset"))
-    log = IssueLog("samm_long")
     folders = {}
     for cand in find_dirs(root, ["*"], depth=3):
         if re.fullmatch(r"\d{3}_\d+", cand.name):
@@ -202,6 +203,11 @@ def load_samm_long(root, *, metadata_file=None, grey: bool = True) -> Corpus:
                 log.add(file=sheet, row=rec["_row"], sample=video, action="skipped", reason=f"no frames in {folder}")
                 continue
             videos[video] = {"folder": folder, "numbers": numbers, "subject": m.group(1)}
+            gaps = frame_gaps(numbers)
+            if gaps:
+                log.add(file=folder, row=None, sample=video, action="frame gap",
+                        reason=f"{sum(b - a + 1 for a, b in gaps)} frame number(s) missing in {folder} "
+                               f"({numbers[0]}..{numbers[-1]}): {describe_gaps(gaps)}")
         numbers = videos[video]["numbers"]
         kind = "macro" if "macro" in cell_text(rec.get("type")).lower() else "micro"
         on, ap, off, est, notes = repair_keyframes(numbers, rec.get("onset"), rec.get("apex"), rec.get("offset"),

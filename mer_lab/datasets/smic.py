@@ -56,7 +56,8 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
     True and each clip has an ``apex estimated`` issue. Frame numbers have varying widths
     (``image99999``, ``image100000``): they are parsed and sorted numerically. A clip
     whose name abbreviation disagrees with its folder (``s2_po_03`` under ``negative/``)
-    keeps the folder's label and is flagged. ``non_micro/`` clips are not loaded.
+    keeps the folder's label and is flagged. A clip folder under two emotion folders is
+    not loaded (issue ``refused``). ``non_micro/`` clips are not loaded.
 
     References
     ----------
@@ -69,12 +70,18 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
     check_choice("span", span, SPANS)
     root = require_root(root, dataset="SMIC", layout=SMIC_LAYOUT)
     top = "SMIC_all_raw" if frames == "raw" else "SMIC_all_cropped"
+    other = "cropped" if frames == "raw" else "raw"
     candidates = [d / modality for d in find_dirs(root, [top, top.replace("_all", "*")], depth=2)]
     candidates += [d for d in find_dirs(root, [modality], depth=2)]
-    base = next((c for c in candidates if c.is_dir() and _subject_dirs(c)), None)
+    # never substitute one release for the other: a folder whose path (from root's own
+    # name down) names the other variant is not a candidate
+    wrong = [c for c in candidates if _names_variant(c, root, other)]
+    base = next((c for c in candidates if c not in wrong and c.is_dir() and _subject_dirs(c)), None)
     if base is None:
-        raise FileNotFoundError(f"SMIC: no {top}/{modality}/ folder with subject folders (s1, s2, ...) under {root}. "
-                                f"Expected layout:\n{SMIC_LAYOUT}")
+        seen = next((c for c in wrong if c.is_dir() and _subject_dirs(c)), None)
+        hint = (f" Found {seen}, which holds the {other} frames: pass frames={other!r} to read it." if seen else "")
+        raise FileNotFoundError(f"SMIC: frames={frames!r} needs a {top}/{modality}/ folder with subject folders "
+                                f"(s1, s2, ...) under {root}; it is missing.{hint} Expected layout:\n{SMIC_LAYOUT}")
     dataset = f"smic_{modality.lower()}"
     fps = SMIC_FPS[modality]
     log = IssueLog(dataset)
@@ -85,10 +92,24 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
             log.add(file=subj_dir, row=None, sample=subj_dir.name, action="skipped",
                     reason=f"subject folder {subj_dir} has no micro/ folder")
             continue
-        for emo_dir in sorted(d for d in micro.iterdir() if d.is_dir()):
+        emo_dirs = sorted(d for d in micro.iterdir() if d.is_dir())
+        homes: dict[str, list[Path]] = {}
+        for emo_dir in emo_dirs:
+            for clip_dir in emo_dir.iterdir():
+                if clip_dir.is_dir():
+                    homes.setdefault(clip_dir.name, []).append(clip_dir)
+        for clip, places in sorted(homes.items()):
+            if len(places) > 1:  # the label comes from the folder: two folders, two labels
+                log.add(file=places[0], row=None, sample=clip, action="refused",
+                        reason=f"the clip folder {clip} is under {len(places)} emotion folders "
+                               f"({', '.join(str(p) for p in places)}): its label is ambiguous, so it is not "
+                               f"loaded; keep it under one emotion folder")
+        for emo_dir in emo_dirs:
             emotion = emo_dir.name.lower()
             for clip_dir in sorted(d for d in emo_dir.iterdir() if d.is_dir()):
                 clip = clip_dir.name
+                if len(homes[clip]) > 1:
+                    continue
                 num = int(re.sub(r"\D", "", subj_dir.name) or 0)
                 megc_sample = re.sub(r"^s\d+", f"s{num:02d}", clip)
                 row = clip_sample(log=log, dataset=dataset, subject=subj_dir.name, sample=clip, emotion=emotion,
@@ -118,3 +139,16 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
 def _subject_dirs(base: Path) -> list[Path]:
     subs = [d for d in base.iterdir() if d.is_dir() and re.fullmatch(r"s\d+", d.name.lower())]
     return sorted(subs, key=lambda d: int(d.name[1:]))
+
+
+def _names_variant(folder: Path, root: Path, variant: str) -> bool:
+    """Whether ``folder`` sits in the ``variant`` ("raw"/"cropped") release: a folder name
+    below ``root`` (or root's own name when it is a release folder) holds the word
+    (``SMIC_all_cropped``, ``SMIC_raw``)."""
+    try:
+        parts = folder.relative_to(root).parts
+    except ValueError:
+        parts = folder.parts
+    if re.fullmatch(r"smic[ _-]*(all[ _-]*)?(raw|cropped)", root.name.lower()):
+        parts = (root.name, *parts)
+    return any(re.search(rf"(?<![a-z]){variant}(?![a-z])", p.lower().replace("_", " ")) for p in parts)

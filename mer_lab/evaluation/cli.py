@@ -22,9 +22,9 @@ _DEFAULT_TABLE3_DATASETS = ["smic", "casme", "casme2", "samm"]
 
 def _dataset_names() -> list[str]:
     try:
-        from ..datasets.registry import available
+        from ..datasets.registry import known_names
 
-        return available()
+        return known_names()  # registered datasets and the data manifest's entries
     except ImportError:  # pragma: no cover - registry missing from a partial install
         return ["synthetic"]
 
@@ -53,12 +53,20 @@ def parse_assignments(items, *, option: str) -> dict:
 
 def _dataset_list(text: str) -> list[str]:
     """argparse type of ``--dataset``: one name or several comma-separated, each a registered dataset."""
+    import difflib
+
     names = [t.strip() for t in str(text).split(",") if t.strip()]
     valid = _dataset_names()
     bad = [n for n in names if n not in valid]
     if not names or bad:
-        raise argparse.ArgumentTypeError(f"invalid dataset {', '.join(bad) or repr(text)} (choose from "
+        close = difflib.get_close_matches(bad[0], valid, n=2, cutoff=0.6) if bad else []
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise argparse.ArgumentTypeError(f"invalid dataset {', '.join(bad) or repr(text)}{hint} (choose from "
                                          f"{', '.join(valid)})")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"{', '.join(twice)} named more than once in {text!r}; a composite joins "
+                                         f"different datasets, each once")
     return names
 
 
@@ -123,14 +131,29 @@ def _add_run_options(p):
                    help="score the search selects on (pooled over folds)")
 
 
+def _count(option: str, *, allow_all: bool):
+    """argparse type of ``--jobs`` (``allow_all``: -1 = all cores) and ``--workers``: a count >= 1."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value == 0 or value < (-1 if allow_all else 1):
+            accepted = "an integer >= 1, or -1 for all cores" if allow_all else "an integer >= 1"
+            raise argparse.ArgumentTypeError(f"{option} {text!r} is not accepted; give {accepted}")
+        return value
+
+    return parse
+
+
 def _add_compute_options(p):
     p.add_argument("--seed", type=int, default=0, help="seed of random classifiers (recorded in the results)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=int, default=None, metavar="N",
+    group.add_argument("--workers", type=_count("--workers", allow_all=False), default=None, metavar="N",
                        help="run on a local Dask cluster with N worker processes")
     group.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
+    p.add_argument("--jobs", type=_count("--jobs", allow_all=True), default=1, metavar="N",
                    help="parallel jobs on this machine without Dask (-1 = all cores); default 1")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -225,6 +248,22 @@ def _load_corpus(name, *, root=None, mapping=None, load_args=None):
     if len(corpus) == 0:
         raise ValueError(f"dataset {'+'.join(names)!r} holds no samples after loading (mapping={mapping!r})")
     return corpus
+
+
+def _check_outputs(args, *options) -> None:
+    """Fail before any computation when an output option names a place that cannot be written."""
+    from .._output import check_writable
+
+    for name in options:
+        value = getattr(args, name, None)
+        if value:
+            check_writable(value, option="--" + name.replace("_", "-"))
+
+
+def write_or_rescue(path, write, *, what):
+    from .._output import write_or_rescue as _write
+
+    return _write(path, write, what=what)
 
 
 def _split_names(text):
@@ -323,6 +362,7 @@ def run_evaluate(args) -> int:
     from .experiment import run_experiment
     from .protocols import ProtocolWarning
 
+    _check_outputs(args, "out", "predictions")
     load_args = parse_assignments(args.load, option="--load")
     params = parse_assignments(args.param, option="--param")
     clf_params = parse_assignments(args.classifier_param, option="--classifier-param") or None
@@ -337,10 +377,12 @@ def run_evaluate(args) -> int:
                              progress=not args.quiet, cache=not args.no_cache, n_jobs=args.jobs, client=client)
     _print_summary(res)
     if args.out:
-        path = res.to_json(args.out) if str(args.out).lower().endswith(".json") else res.to_csv(args.out)
+        path = write_or_rescue(args.out, lambda p: res.to_json(p) if str(p).lower().endswith(".json")
+                               else res.to_csv(p), what="results")
         print(f"results written to {path}")
     if args.predictions:
-        print(f"predictions written to {res.to_csv(args.predictions, what='predictions')}")
+        path = write_or_rescue(args.predictions, lambda p: res.to_csv(p, what="predictions"), what="predictions")
+        print(f"predictions written to {path}")
     return 0
 
 
@@ -354,6 +396,10 @@ def run_table3(args) -> int:
 
     from .experiment import THESIS_MAPPINGS
 
+    _check_outputs(args, "out")
+    twice = sorted({n for n in args.datasets if args.datasets.count(n) > 1})
+    if twice:
+        raise ValueError(f"--datasets names {', '.join(twice)} more than once; give each dataset once")
     load_args = parse_assignments(args.load, option="--load")
     clf_params = parse_assignments(args.classifier_param, option="--classifier-param") or None
     corpora = {name: _load_corpus(name, mapping=args.mapping or THESIS_MAPPINGS.get(name), load_args=load_args)
@@ -371,11 +417,9 @@ def run_table3(args) -> int:
                   f"(mer_lab = this run, search {args.search}; thesis = published Table 3)")
             print(table[metric].to_string(na_rep="-"))
     if args.out:
-        path = Path(args.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
         flat = table.copy()
         flat.columns = ["/".join(c) for c in flat.columns]
-        flat.to_csv(path)
+        path = write_or_rescue(args.out, flat.to_csv, what="table")
         print(f"table written to {path}")
     return 0
 
@@ -391,6 +435,7 @@ def run_features(args) -> int:
     suffix = out.suffix.lower()
     if suffix not in (".nc", ".csv"):
         raise ValueError(f"--out must end in .nc (netCDF) or .csv, got {out.name!r}")
+    _check_outputs(args, "out")
     load_args = parse_assignments(args.load, option="--load")
     params = parse_assignments(args.param, option="--param")
     corpus = _load_corpus(args.dataset, root=args.root, mapping=args.mapping, load_args=load_args)
@@ -398,11 +443,10 @@ def run_features(args) -> int:
         X, names = compute_features(corpus, args.method, params=params, cache=not args.no_cache,
                                     progress=not args.quiet, n_jobs=args.jobs, client=client)
     s = corpus.samples
-    out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         frame = pd.DataFrame(X, columns=names, index=pd.Index(corpus.uids, name="uid"))
         meta = s[["dataset", "subject", "group", "label"]].astype(str)
-        pd.concat([meta, frame], axis=1).to_csv(out)
+        out = write_or_rescue(out, pd.concat([meta, frame], axis=1).to_csv, what="features")
     else:
         da = xr.DataArray(
             X, dims=("sample", "feature"),
@@ -414,6 +458,6 @@ def run_features(args) -> int:
             name=args.method,
             attrs={"long_name": f"{args.method} features", "units": "1", "method": args.method,
                    "corpus": corpus.name, "parameters": repr(params)})
-        da.to_netcdf(out, engine="scipy")
+        out = write_or_rescue(out, lambda p: da.to_netcdf(p, engine="scipy"), what="features")
     print(f"{X.shape[0]} samples x {X.shape[1]} features written to {out}")
     return 0

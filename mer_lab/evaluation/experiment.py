@@ -129,9 +129,13 @@ def _landmarks_for(corpus, method):
 
 
 def _sample_key(corpus, row, method, params, landmark_tag) -> dict:
+    from ..cache import file_signature
+
+    path = row.get("path")
+    files = file_signature(path) if isinstance(path, str) and path else None
     return {
         "dataset": str(row["dataset"]), "sample": str(row["sample"]),
-        "frames": [str(row.get(k)) for k in ("onset", "apex", "offset", "n_frames")],
+        "frames": [str(row.get(k)) for k in ("onset", "apex", "offset", "n_frames")], "files": files,
         "corpus": _plain_json(corpus.info), "method": method.name, "params": _plain_json(params),
         "landmarks": landmark_tag, "version": method.version, "mer_lab": __version__,
     }
@@ -153,7 +157,7 @@ def _one_sample(corpus, uid, method, params, cache_root, cache_enabled, landmark
             raise
         return {"x": np.asarray(vec, dtype=np.float64)}
 
-    return cache.get_or_compute(f"features/{method.name}", key, compute)["x"]
+    return cache.get_or_compute(f"features/{method.name}", key, compute, names=("x",))["x"]
 
 
 def compute_features(corpus, method, *, params: Mapping | None = None, cache=True, progress: bool = True,
@@ -169,8 +173,9 @@ def compute_features(corpus, method, *, params: Mapping | None = None, cache=Tru
     params : mapping, optional
         Overrides of the method's parameters (:func:`mer_lab.methods.method_params`).
     cache : bool or DiskCache
-        Per-clip disk cache keyed by dataset, sample, key frames, corpus settings,
-        method, parameters and code version (``True``: :func:`mer_lab.cache.default_cache`).
+        Per-clip disk cache keyed by dataset, sample, key frames, the clip files' names,
+        sizes and modification times, corpus settings (``grey``, ``span``...), method,
+        parameters and code version (``True``: :func:`mer_lab.cache.default_cache`).
     progress : bool
         A progress bar over clips.
     n_jobs : int
@@ -253,7 +258,31 @@ def compute_features(corpus, method, *, params: Mapping | None = None, cache=Tru
         raise ValueError(f"{m.name} gave feature vectors of different lengths {sizes} across clips; clips must "
                          "share one size (a fixed crop, and TIM for frame counts)")
     X = np.vstack(rows)
-    return X, feature_names(m, resolved, n_features=X.shape[1])
+    names = feature_names(m, resolved, n_features=X.shape[1])
+    _check_feature_values(X, uids, names, m.name)
+    return X, names
+
+
+#: Feature magnitudes from which scaling overflows float64 (squares pass 1e308).
+MAX_FEATURE_MAGNITUDE = 1e150
+
+
+def _check_feature_values(X, uids, names, method: str) -> None:
+    """A clear error naming the sample and feature when a method's values are NaN, infinite or
+    so large that scaling them overflows (which would surface later as NaN scores)."""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(X) | (np.abs(X) > MAX_FEATURE_MAGNITUDE)
+    if not bad.any():
+        return
+    rows, cols = np.nonzero(bad)
+    i, j = int(rows[0]), int(cols[0])
+    name = names[j] if j < len(names) else f"#{j}"
+    kind = "not finite" if not np.isfinite(X[i, j]) else f"too large to scale (|x| > {MAX_FEATURE_MAGNITUDE:g})"
+    raise ValueError(
+        f"{method} gave {int(bad.sum())} feature value(s) that are NaN, infinite or beyond "
+        f"{MAX_FEATURE_MAGNITUDE:g} in {np.unique(rows).size} sample(s); first: sample {uids[i]!r}, feature "
+        f"{name!r} = {X[i, j]!r} ({kind}). Check the method's parameters and that clip's frames; features must "
+        f"be finite numbers of moderate size")
 
 
 # =========================================================================== results

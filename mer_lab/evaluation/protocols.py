@@ -355,6 +355,12 @@ def _check_features(X, uids) -> np.ndarray:
         listed = ", ".join(str(uids[i]) for i in rows[:5]) + (" ..." if rows.size > 5 else "")
         raise ValueError(f"X contains NaN or infinite values in {rows.size} sample(s) ({listed}); features must "
                          "be finite: fix or drop these samples first")
+    huge = np.abs(X) > 1e150  # squaring them (scaling, kernels) overflows float64 to NaN
+    if huge.any():
+        rows, cols = np.nonzero(huge)
+        raise ValueError(f"X holds values beyond 1e150 in {np.unique(rows).size} sample(s) (first: sample "
+                         f"{str(uids[rows[0]])!r}, feature column {cols[0]}, value {X[rows[0], cols[0]]:.3g}); scaling "
+                         "them overflows to NaN: rescale the features first")
     return X
 
 

@@ -719,7 +719,8 @@ def _pair_values(cube, p0, p1, engine, params, store):
     if store is None or not _has_identity(cube):
         return optical_flow(f0, f1, engine=engine, **params)
     key = _pair_key(cube, p0, p1, engine, params, (f0, f1))
-    out = store.get_or_compute("flow", key, lambda: {"flow": optical_flow(f0, f1, engine=engine, **params)})
+    out = store.get_or_compute("flow", key, lambda: {"flow": optical_flow(f0, f1, engine=engine, **params)},
+                               names=("flow",))
     flow = out.get("flow")
     if flow is None or flow.shape != (2,) + f0.shape:  # a foreign or stale entry: recompute
         flow = optical_flow(f0, f1, engine=engine, **params)

@@ -557,7 +557,7 @@ def mdmo_frames(data, *, landmarks="auto", engine: str = "tvl1", align: bool = T
                    params=json.dumps(params, sort_keys=True, default=str), align=bool(align), n_bins=n_bins,
                    n_frames=n_frames, brow_offset=float(brow_offset), code=MDMO_CODE_VERSION,
                    content=_digest(cube.values, np.round(lm, 3)))
-        values = store.get_or_compute("mdmo_frames", key, compute)["frames"]
+        values = store.get_or_compute("mdmo_frames", key, compute, names=("frames",))["frames"]
     else:
         values = compute()["frames"]
     return _frames_dataarray(values, cube.isel(time=slice(1, None)), attrs=dict(

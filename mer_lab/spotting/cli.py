@@ -287,8 +287,12 @@ def run_spot(args) -> int:
     from .._validate import check_number
     from . import spot_videos
 
+    from .._output import check_writable, write_or_rescue
+
     dataset = _dataset_name(args.dataset)
     p = check_number("--p", args.p, low=0, high=1)
+    if args.out:
+        check_writable(args.out, option="--out", suffixes=(".csv", ".json", ""))
     params = _parse_params(args.param)
     videos = long_videos(dataset, kind=args.kind, root=args.root, manifest=args.manifest, videos=args.videos,
                          expressions=args.expressions, macro=args.macro, difficulty=args.difficulty, fps=args.fps,
@@ -299,8 +303,8 @@ def run_spot(args) -> int:
         print(_per_video(spots, truth))
     print(format_scores(scores, method=args.method, p=p))
     if args.out:
-        _write(spots, Path(args.out))
-        print(f"spotted intervals written to {args.out}")
+        path = write_or_rescue(Path(args.out), lambda path: _write(spots, path), what="spotted intervals")
+        print(f"spotted intervals written to {path}")
     return 0
 
 

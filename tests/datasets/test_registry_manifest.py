@@ -97,7 +97,8 @@ def test_load_not_found_and_unknown_name(tmp_path, monkeypatch):
     monkeypatch.delenv("MER_LAB_DATA", raising=False)
     with pytest.raises(FileNotFoundError, match="samm: dataset folder not found.*MER_LAB_DATA"):
         load("samm", manifest=write_manifest(tmp_path))
-    with pytest.raises(ValueError, match="unknown dataset 'casme3'; valid names: synthetic, smic"):
+    with pytest.raises(ValueError, match=r"unknown dataset 'casme3' \(did you mean 'casme' or 'casme2'\?\); "
+                                         r"valid names: synthetic, smic"):
         load("casme3")
 
 
