@@ -21,8 +21,11 @@ Algorithm (clip of frames ``f_1 .. f_m``)
    ``V_i`` everywhere. The paper fits the transform on the same 13 points and aligns the
    frames before the flow is taken; removing it from the flow is the first-order
    equivalent and costs no second flow computation.
-3. Per ROI ``R_k`` and frame ``i``: an 8-bin histogram of the flow directions (bin
-   ``b`` covers ``[b pi/4, (b+1) pi/4)``); the *main direction* is the bin holding the
+3. Per ROI ``R_k`` and frame ``i``: an 8-bin histogram of the flow directions, the bins
+   centred on the canonical directions (bin ``b`` covers ``[(b - 1/2) pi/4, (b + 1/2)
+   pi/4)``, so bin 0 is centred on 0: right, down, left and up each fall in the middle of
+   a bin, as in the MDMO reference code, and a pure motion with a little noise is not
+   split between two bins); the *main direction* is the bin holding the
    most vectors (ties: the lowest bin). The ROI's per-frame feature
    ``u_k^i = (rho_k^i, theta_k^i)`` is the mean of the vectors in that bin: ``rho`` the
    mean magnitude and ``theta`` the circular mean of their angles,
@@ -84,6 +87,7 @@ from .rois import BROW_OFFSET, ROI_NAMES, STABLE_POINTS, check_landmarks, roi_ma
 __all__ = [
     "MDMO_CODE_VERSION",
     "QUANTITIES",
+    "direction_bins",
     "main_directions",
     "affine_from_flow",
     "align_flow",
@@ -99,7 +103,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a change here changes computed MDMO values (part of cache keys).
-MDMO_CODE_VERSION = "1"
+MDMO_CODE_VERSION = "2"
 
 #: The two quantities of each ROI's motion vector.
 QUANTITIES = ("rho", "theta")
@@ -117,6 +121,36 @@ def _flows_array(flows, name="flows") -> np.ndarray:
     return arr
 
 
+def direction_bins(theta, n_bins: int = 8) -> np.ndarray:
+    """Direction bin of each angle, the bins centred on the canonical directions.
+
+    Bin ``b`` covers ``[(b - 1/2), (b + 1/2)) * 2 pi / n_bins``: with 8 bins, bin 0 is
+    centred on 0 (right), bin 2 on pi/2 (down in image axes), bin 4 on pi (left), bin 6
+    on 3 pi/2 (up). A bin edge on a canonical direction (``floor(theta n / 2 pi)``) would
+    split a pure motion with a little noise between two bins.
+
+    Parameters
+    ----------
+    theta : array_like
+        Angles in radians (any range; taken modulo 2 pi).
+    n_bins : int
+        Bins over the full circle.
+
+    Returns
+    -------
+    ndarray of int64, same shape as ``theta``, values in ``0 .. n_bins - 1``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> direction_bins(np.deg2rad([0, 20, 25, 90, 350])).tolist()
+    [0, 0, 1, 2, 0]
+    """
+    n_bins = check_int("n_bins", n_bins, low=1)
+    t = np.mod(np.asarray(theta, dtype=np.float64) + np.pi / n_bins, _TWO_PI)
+    return np.minimum((t * (n_bins / _TWO_PI)).astype(np.int64), n_bins - 1)
+
+
 def main_directions(flows, masks, *, n_bins: int = 8) -> np.ndarray:
     """Main-direction mean flow vector of every ROI in every flow field.
 
@@ -127,7 +161,8 @@ def main_directions(flows, masks, *, n_bins: int = 8) -> np.ndarray:
     masks : array_like of bool, shape (R, H, W)
         ROI masks (e.g. :func:`mer_lab.features.rois.roi_masks`).
     n_bins : int
-        Direction bins over the full circle; bin ``b`` covers ``[b, b+1) * 2 pi / n_bins``.
+        Direction bins over the full circle, centred on the canonical directions: bin
+        ``b`` covers ``[b - 1/2, b + 1/2) * 2 pi / n_bins`` (:func:`direction_bins`).
 
     Returns
     -------
@@ -166,7 +201,7 @@ def main_directions(flows, masks, *, n_bins: int = 8) -> np.ndarray:
     v = f[:, 1].reshape(t, -1)[:, pix]
     ang = np.mod(np.arctan2(v, u), _TWO_PI)
     mag = np.hypot(u, v)
-    b = np.minimum((ang * (n_bins / _TWO_PI)).astype(np.int64), n_bins - 1)
+    b = direction_bins(ang, n_bins)
     frame_off = (np.arange(t) * r)[:, None]
     cell = frame_off + roi_of[None, :]                      # (T, P): frame-ROI cell
     counts = np.bincount((cell * n_bins + b).ravel(), minlength=t * r * n_bins).reshape(t, r, n_bins)

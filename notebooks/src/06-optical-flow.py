@@ -543,7 +543,9 @@ hv.RGB(picture[::-1], bounds=(-0.5, -0.5, SIZE - 0.5, SIZE - 0.5)).opts(
     title="The 36 MDMO regions over the first frame")
 
 # %% [markdown]
-# Per ROI and frame, MDMO takes an 8-bin histogram of the flow directions, finds the bin
+# Per ROI and frame, MDMO takes an 8-bin histogram of the flow directions (bins centred
+# on the canonical directions: bin 0 covers -22.5° to 22.5°, so a pure motion to the right,
+# down, left or up lands in the middle of one bin), finds the bin
 # that holds the **most vectors** (the main direction) and keeps the mean of the vectors
 # in that bin: a magnitude `rho` and an angle `theta`. From scratch for one ROI, on the
 # flow from the first frame to the apex with head motion removed (MDMO fits it on the 13
@@ -558,7 +560,7 @@ masks = rois.roi_masks(first_landmarks, aligned_apex.shape[1:])
 k_roi = rois.ROI_NAMES.index("inner_brow_R")
 du, dv = aligned_apex[0][masks[k_roi]], aligned_apex[1][masks[k_roi]]
 theta = np.mod(np.arctan2(dv, du), 2 * np.pi)
-bins = np.minimum((theta / (np.pi / 4)).astype(int), 7)
+bins = (np.mod(theta + np.pi / 8, 2 * np.pi) // (np.pi / 4)).astype(int) % 8
 main = np.bincount(bins, minlength=8).argmax()
 in_main = bins == main
 rho_mine = np.hypot(du, dv)[in_main].mean()
