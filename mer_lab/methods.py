@@ -19,7 +19,7 @@ name             per-sample function (module path) and thesis defaults (section 
 ``mdmo``         ``features.mdmo.mdmo``; lambda 0.9, no TIM, TV-L1 flow, flow-domain alignment
 ``sparse_mdmo``  ``features.mdmo.mdmo_frames`` (TIM 10 frames) + fold stage
                  ``features.sparse_mdmo.SparseMDMOFromFrames`` (GraphSC dictionary, lambda 0.9)
-``hoof``         ``features.hoof.clip_hoof`` (onset -> apex flow, 8 bins)
+``hoof``         ``features.hoof.clip_hoof`` (onset -> apex flow, 8 bins, 5x5 blocks)
 ``biwoof``       ``features.biwoof.biwoof``; 5x5 blocks (8x8 for SMIC), 8 bins
 ``fdm``          ``features.fdm.fdm``; 8x8 blocks, 4 temporal segments
 ``baseline``     no features; the majority class
@@ -265,8 +265,11 @@ _BUILTIN = [
            reference="Liu, Li & Lai, TAC 2018, doi:10.1109/TAFFC.2018.2854166; thesis 4.2.3 "
                      "(SAMM takes CASME II's settings)"),
     Method(name="hoof", title="HOOF", function="mer_lab.features.hoof:clip_hoof",
-           defaults={"mode": "apex", "bins": 8, "engine": "tvl1", "align": "none"}, tim=None,
-           schema=(_tim_param(None), _BINS, _ENGINE, _ALIGN), names="mer_lab.features.hoof:hoof_names",
+           defaults={"mode": "apex", "bins": 8, "blocks": (5, 5), "engine": "tvl1", "align": "none"}, tim=None,
+           schema=(_tim_param(None), _BINS,
+                   Param("blocks", "tuple", (5, 5), "grid of blocks (rows, columns), one histogram each; "
+                         "(1, 1) = one whole-face histogram", low=1, high=32, length=2),
+                   _ENGINE, _ALIGN), names="mer_lab.features.hoof:hoof_names",
            reference="Chaudhry et al., CVPR 2009, doi:10.1109/CVPR.2009.5206821"),
     Method(name="biwoof", title="Bi-WOOF", function="mer_lab.features.biwoof:biwoof",
            defaults={"blocks": (5, 5), "bins": 8, "engine": "tvl1", "align": "none"}, tim=None,
