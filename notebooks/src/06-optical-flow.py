@@ -610,11 +610,16 @@ hv.HeatMap([(int(f), r, float(val)) for f, row in zip(rho["frame"].values, rho.v
 # %% [markdown]
 # The clip's MDMO vector averages the frames as vectors (`rho` weights each frame's angle),
 # divides the magnitudes by their largest value, and interleaves magnitude and angle with
-# the weight `lambda = 0.9` (thesis section 4.2): 72 numbers.
+# the weight `lambda = 0.9` (thesis section 4.2). The paper keeps the angle as a number in
+# [0, 2π): 72 numbers (`angle="linear"`). Then 1° and 359° lie at opposite ends of the
+# range although they are nearly the same direction, so mer_lab's default writes each
+# direction as its cosine and sine (`angle="circular"`, 108 numbers), which scored
+# clearly higher in a LOSO test (docs/mdmo.md).
 
 # %%
-vector = mdmo.mdmo_pool(frames_matrix, lam=0.9)
-vector.shape, vector[:6].round(3)
+vector = mdmo.mdmo_pool(frames_matrix, lam=0.9, angle="linear")
+circular = mdmo.mdmo_pool(frames_matrix, lam=0.9)
+vector.shape, vector[:6].round(3), circular.shape
 
 # %% [markdown]
 # ## 9. Sparse MDMO: codes instead of an average
