@@ -118,6 +118,28 @@ def test_precomputed_features_and_fixed_parameters(corpus, toy_method):
         run_experiment(corpus, "test_motion", features=(X[:3], names), progress=False)
 
 
+def test_precomputed_features_record_their_provenance_not_unused_method_parameters(corpus, toy_method):
+    X, names = compute_features(corpus, "test_motion", cache=False, progress=False)
+    kw = dict(classifier="knn", search="none", classifier_params={"n_neighbors": 1}, progress=False)
+    computed = run_experiment(corpus, "test_motion", cache=False, **kw)
+    assert computed.config["features"] == {"source": "computed", "method": "test_motion", "params": {"grid": 2, "tim": None}}
+    external = run_experiment(corpus, "test_motion", features=(X, names), **kw)
+    assert external.config["features"] == {"source": "external"}
+    assert external.config["method_params"] is None
+    recorded = {json.loads(p)["features"] if isinstance(json.loads(p)["features"], str) else
+                json.dumps(json.loads(p)["features"], sort_keys=True) for p in external.table["parameters"]
+                if p != "{}"}
+    assert recorded == {json.dumps({"source": "external"}, sort_keys=True)}
+    assert "grid" not in "".join(external.table["parameters"])          # the method's parameter did not run
+    told = run_experiment(corpus, "test_motion", features=(X, names), feature_source={"tool": "matlab"}, **kw)
+    assert told.config["features"] == {"source": {"tool": "matlab"}}
+    same = run_experiment(corpus, "test_motion", features=(X, names), feature_source="method", **kw)
+    assert same.config["features"] == computed.config["features"] | {"source": "method"}
+    assert same.config["method_params"] == computed.config["method_params"]
+    with pytest.raises(ValueError, match="feature_source"):
+        run_experiment(corpus, "test_motion", feature_source="external", cache=False, **kw)
+
+
 def test_baseline_method_is_the_majority_class(corpus):
     unbalanced = corpus.filter(np.arange(len(corpus)) != 0)    # 9 / 10: a unique majority
     res = run_experiment(unbalanced, "baseline", progress=False)
