@@ -63,7 +63,8 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
     -----
     Labels come from the emotion folder. Onset and offset are the clip's first and last
     frames; the apex is not annotated, so it is the middle frame (or the estimate, see
-    ``apex``), ``apex_estimated`` is True and each clip has an ``apex estimated`` issue. Frame numbers have varying widths
+    ``apex``), ``apex_estimated`` is True and each clip has an ``apex estimated`` issue.
+    Frame numbers have varying widths
     (``image99999``, ``image100000``): they are parsed and sorted numerically. A clip
     whose name abbreviation disagrees with its folder (``s2_po_03`` under ``negative/``)
     keeps the folder's label and is flagged. ``non_micro/`` clips are not loaded.

@@ -102,7 +102,8 @@ _TWO_PI = 2 * np.pi
 ANGLE_DEFAULT = "linear"
 
 #: Default hyper-parameters (see the module docs for their sources).
-DEFAULTS = dict(lam=0.9, angle=ANGLE_DEFAULT, n_atoms=128, alpha=1.0, beta=1.0, k=5, weight="binary", c=1.0, n_frames=10,
+DEFAULTS = dict(lam=0.9, angle=ANGLE_DEFAULT, n_atoms=128, alpha=1.0, beta=1.0, k=5, weight="binary", c=1.0,
+                n_frames=10,
                 pooling="max")
 
 

@@ -122,7 +122,8 @@ def test_precomputed_features_record_their_provenance_not_unused_method_paramete
     X, names = compute_features(corpus, "test_motion", cache=False, progress=False)
     kw = dict(classifier="knn", search="none", classifier_params={"n_neighbors": 1}, progress=False)
     computed = run_experiment(corpus, "test_motion", cache=False, **kw)
-    assert computed.config["features"] == {"source": "computed", "method": "test_motion", "params": {"grid": 2, "tim": None}}
+    assert computed.config["features"] == {"source": "computed", "method": "test_motion",
+                                           "params": {"grid": 2, "tim": None}}
     external = run_experiment(corpus, "test_motion", features=(X, names), **kw)
     assert external.config["features"] == {"source": "external"}
     assert external.config["method_params"] is None

@@ -216,7 +216,8 @@ def test_lambda_weights_magnitudes_and_angles():
     # with lam weights the L1 distance is the convex combination of the two parts
     other = mdmo_pool(frames[::-1] * [1, 0.5], lam=None, angle="linear")
     lam = 0.9
-    d = np.abs(mdmo_pool(frames, lam=lam, angle="linear") - mdmo_pool(frames[::-1] * [1, 0.5], lam=lam, angle="linear")).sum()
+    d = np.abs(mdmo_pool(frames, lam=lam, angle="linear")
+               - mdmo_pool(frames[::-1] * [1, 0.5], lam=lam, angle="linear")).sum()
     parts = lam * np.abs(raw[0::2] - other[0::2]).sum() + (1 - lam) * np.abs(raw[1::2] - other[1::2]).sum()
     assert d == pytest.approx(parts)
 
