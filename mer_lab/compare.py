@@ -232,7 +232,8 @@ def run_method(choice: CorpusChoice, method: str, *, params: Mapping | None = No
         features = _features(choice, method, params, protocol, cache)
         return run_experiment(corpus, method, protocol=protocol, classifier=classifier, search=search,
                               params=dict(params or {}), classifier_params=dict(classifier_params or {}) or None,
-                              progress=False, cache=cache, n_jobs=n_jobs, features=features)
+                              progress=False, cache=cache, n_jobs=n_jobs, features=features,
+                              feature_source="method")
 
     return _memo(key, build)
 

@@ -19,7 +19,7 @@ name             per-sample function (module path) and thesis defaults (section 
 ``mdmo``         ``features.mdmo.mdmo``; lambda 0.9, no TIM, TV-L1 flow, flow-domain alignment
 ``sparse_mdmo``  ``features.mdmo.mdmo_frames`` (TIM 10 frames) + fold stage
                  ``features.sparse_mdmo.SparseMDMOFromFrames`` (GraphSC dictionary, lambda 0.9)
-``hoof``         ``features.hoof.clip_hoof`` (onset -> apex flow, 8 bins)
+``hoof``         ``features.hoof.clip_hoof`` (onset -> apex flow, 8 bins, 5x5 blocks)
 ``biwoof``       ``features.biwoof.biwoof``; 5x5 blocks (8x8 for SMIC), 8 bins
 ``fdm``          ``features.fdm.fdm``; 8x8 blocks, 4 temporal segments
 ``baseline``     no features; the majority class
@@ -260,33 +260,42 @@ _BUILTIN = [
            names="mer_lab.features.hog:higo_top_names", gamma_step=0.1,
            reference="Li et al., TAC 2018, doi:10.1109/TAFFC.2017.2667642"),
     Method(name="mdmo", title="MDMO", function="mer_lab.features.mdmo:mdmo",
-           defaults={"lam": 0.9, "engine": "tvl1", "align": True}, tim=None,
-           schema=(_tim_param(None), _LAM, _ENGINE, Param("align", "bool", True, "flow-domain alignment")),
+           defaults={"lam": 0.9, "angle": "circular", "engine": "tvl1", "align": True}, tim=None,
+           schema=(_tim_param(None), _LAM,
+                   Param("angle", "choice", "circular", "mean direction as (cos, sin) ('circular') or as the "
+                         "angle in [0, 2 pi) ('linear', the paper's)", choices=("circular", "linear")),
+                   _ENGINE, Param("align", "bool", True, "flow-domain alignment")),
            needs=("landmarks",), names="mer_lab.features.mdmo:mdmo_names",
            reference="Liu et al., TAC 2016, doi:10.1109/TAFFC.2015.2485205; thesis 4.2.2"),
     Method(name="sparse_mdmo", title="Sparse MDMO", function="mer_lab.features.mdmo:mdmo_frames",
            defaults={"n_frames": 10, "engine": "tvl1", "align": True}, tim=None,
            stage="mer_lab.features.sparse_mdmo:SparseMDMOFromFrames",
-           stage_defaults={"lam": 0.9, "n_atoms": 128, "alpha": 1.0, "beta": 0.2, "k": 5},
+           stage_defaults={"lam": 0.9, "angle": "linear", "n_atoms": 128, "alpha": 1.0, "beta": 1.0, "k": 5},
            schema=(Param("n_frames", "int", 10, "TIM frames before the per-frame MDMO", low=2, high=100),
                    _ENGINE, Param("align", "bool", True, "flow-domain alignment"), _LAM,
+                   Param("angle", "choice", "linear", "angle in the dictionary's data vectors: as a coordinate "
+                         "in [0, 2 pi) ('linear', the paper's) or as (cos, sin) ('circular')",
+                         choices=("linear", "circular")),
                    Param("n_atoms", "int", 128, "dictionary size", low=2, high=2048),
                    Param("alpha", "float", 1.0, "graph regularisation weight", low=0.0),
-                   Param("beta", "float", 0.2, "sparsity weight", low=0.0),
+                   Param("beta", "float", 1.0, "sparsity weight", low=0.0),
                    Param("k", "int", 5, "neighbours in the frame graph", low=1, high=50)),
            needs=("landmarks",), gamma_step=0.1, preprocessing="standard",
            reference="Liu, Li & Lai, TAC 2018, doi:10.1109/TAFFC.2018.2854166; thesis 4.2.3 "
                      "(SAMM takes CASME II's settings)"),
     Method(name="hoof", title="HOOF", function="mer_lab.features.hoof:clip_hoof",
-           defaults={"mode": "apex", "bins": 8, "engine": "tvl1", "align": "none"}, tim=None,
-           schema=(_tim_param(None), _BINS, _ENGINE, _ALIGN), names="mer_lab.features.hoof:hoof_names",
+           defaults={"mode": "apex", "bins": 8, "blocks": (5, 5), "engine": "tvl1", "align": "none"}, tim=None,
+           schema=(_tim_param(None), _BINS,
+                   Param("blocks", "tuple", (5, 5), "grid of blocks (rows, columns), one histogram each; "
+                         "(1, 1) = one whole-face histogram", low=1, high=32, length=2),
+                   _ENGINE, _ALIGN), names="mer_lab.features.hoof:hoof_names", preprocessing="standard",
            reference="Chaudhry et al., CVPR 2009, doi:10.1109/CVPR.2009.5206821"),
     Method(name="biwoof", title="Bi-WOOF", function="mer_lab.features.biwoof:biwoof",
            defaults={"blocks": (5, 5), "bins": 8, "engine": "tvl1", "align": "none"}, tim=None,
            dataset_defaults={"smic": {"blocks": (8, 8)}},
            schema=(Param("blocks", "tuple", (5, 5), "blocks (rows, columns)", low=1, high=32, length=2),
                    _BINS, _ENGINE, _ALIGN),
-           names="mer_lab.features.biwoof:biwoof_names",
+           names="mer_lab.features.biwoof:biwoof_names", preprocessing="standard",
            reference="Liong et al., Signal Processing: Image Communication 2018, doi:10.1016/j.image.2017.11.006"),
     Method(name="fdm", title="FDM", function="mer_lab.features.fdm:fdm",
            defaults={"blocks": (8, 8), "segments": 4, "engine": "tvl1"}, tim=None,

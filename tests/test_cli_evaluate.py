@@ -165,11 +165,11 @@ def test_evaluate_external_features_matches_the_method(tmp_path, capsys):
     ref, _, _ = _scores(_run(tmp_path / "ref.csv", [*TINY, "--method", "cli_range"]))
     got, table, config = _scores(_run(tmp_path / "ext.csv", [*TINY, "--features", str(csv)]))
     assert got == ref
-    assert config["method"] == "external" and config["features_source"] == "external"
+    assert config["method"] == "external" and config["features"] == {"source": "external"}
     assert config["corpus_info"]["features"] == {"source": "external", "file": str(csv)}
-    assert config["method_params"] == {}
-    assert set(table.loc[table["method"] == "external", "parameters"].map(lambda p: json.loads(p)["features"])) \
-        == {"external"}
+    assert config["method_params"] is None
+    assert set(table.loc[table["method"] == "external", "parameters"].map(
+        lambda p: json.dumps(json.loads(p)["features"]))) == {json.dumps({"source": "external"})}
     # netCDF without a dataset: labels and subjects come from the file itself
     alone, _, config = _scores(_run(tmp_path / "nc.csv", ["--features", str(nc), "--quiet"]))
     assert alone == ref and config["n_samples"] == 16

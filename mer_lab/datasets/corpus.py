@@ -17,6 +17,10 @@ composites), with the columns of :data:`SAMPLE_COLUMNS`:
 ``n_frames``        frames in the clip as stored
 ``fps``             frames per second
 ``apex_estimated``  True when the apex was not annotated and has been estimated
+``apex_source``     where the apex comes from: ``"annotated"``, ``"middle"`` (the middle
+                    frame of onset..offset, a loader's guess) or ``"estimated"`` (the
+                    flow-magnitude peak of :func:`mer_lab.features.apex.estimate_apex`;
+                    see :meth:`Corpus.with_apex`)
 ``flags``           ``;``-separated notes of every repair the loader made (empty if none)
 ==================  =====================================================================
 
@@ -38,6 +42,7 @@ from .._validate import check_choice
 
 __all__ = [
     "SAMPLE_COLUMNS",
+    "APEX_SOURCES",
     "ISSUE_COLUMNS",
     "LoaderWarning",
     "DatasetError",
@@ -49,8 +54,10 @@ __all__ = [
 
 SAMPLE_COLUMNS = [
     "dataset", "subject", "group", "sample", "emotion", "label", "onset", "apex", "offset",
-    "n_frames", "fps", "apex_estimated", "flags",
+    "n_frames", "fps", "apex_estimated", "apex_source", "flags",
 ]
+#: Values of the ``apex_source`` column.
+APEX_SOURCES = ("annotated", "middle", "estimated")
 ISSUE_COLUMNS = ["dataset", "file", "row", "sample", "action", "reason"]
 
 
@@ -214,7 +221,73 @@ class Corpus:
         cube.attrs["label"] = row["label"]
         cube.attrs["uid"] = row.name
         cube.attrs["apex_estimated"] = bool(row["apex_estimated"])
+        cube.attrs["apex_source"] = str(row["apex_source"])
         return cube
+
+    def with_apex(self, apex: str = "estimate", *, progress: bool = False, **estimate_params) -> Corpus:
+        """The corpus with the apex of every clip *without an annotated apex* replaced.
+
+        Clips whose ``apex_source`` is ``"annotated"`` are left alone (in a composite, only
+        the parts that lack an apex, such as SMIC, change).
+
+        Parameters
+        ----------
+        apex : {"estimate", "middle"}
+            ``"estimate"``: the frame of peak flow magnitude from the neutral onset and
+            offset (:func:`mer_lab.features.apex.estimate_apex`; its keyword arguments
+            go in ``estimate_params``, e.g. ``engine="farneback"``); ``apex_source``
+            becomes ``"estimated"``. ``"middle"``: the middle frame of onset..offset
+            (``apex_source="middle"``), what loaders fall back to.
+        progress : bool
+            A progress bar over the clips (estimation computes optical flow).
+        **estimate_params
+            Passed to :func:`~mer_lab.features.apex.estimate_apex`.
+
+        Returns
+        -------
+        Corpus
+            A new corpus; each changed clip has an ``apex estimated`` issue and a note in
+            ``flags`` giving the new apex and the middle frame.
+
+        Examples
+        --------
+        >>> # smic = load("smic").with_apex("estimate")        # flow-peak apex for SMIC
+        >>> # megc = composite([smic_part, casme2_part, samm_part]).with_apex()
+        """
+        check_choice("apex", apex, ["estimate", "middle"])
+        if estimate_params and apex == "middle":
+            raise ValueError(f"apex='middle' takes no estimation parameters, got {sorted(estimate_params)}")
+        samples = self.samples.copy()
+        todo = [uid for uid in samples.index if samples.at[uid, "apex_source"] != "annotated"]
+        if progress and todo:
+            from tqdm.auto import tqdm
+
+            todo = tqdm(todo, desc="apex", unit="clip")
+        new_issues = []
+        for uid in todo:
+            row = samples.loc[uid]
+            on, off = int(row["onset"]), int(row["offset"])
+            middle = (on + off) // 2
+            if apex == "middle":
+                frame, source, how = middle, "middle", "the middle frame of onset..offset"
+            else:
+                from ..features.apex import estimate_apex
+
+                frame = estimate_apex(self.cube(uid), **estimate_params)
+                source, how = "estimated", "the flow-magnitude peak (estimate_apex)"
+            note = f"apex not annotated: {how}, frame {frame} (middle frame {middle})"
+            samples.at[uid, "apex"] = frame
+            samples.at[uid, "apex_source"] = source
+            samples.at[uid, "apex_estimated"] = True
+            kept = [f for f in str(row["flags"]).split("; ") if f and not f.startswith(("apex not annotated",
+                                                                                       "SMIC does not annotate"))]
+            samples.at[uid, "flags"] = "; ".join([*kept, note])
+            new_issues.append({"dataset": row["dataset"], "file": row.get("path", None), "row": None,
+                               "sample": row["sample"], "action": "apex estimated", "reason": note})
+        issues = self.issues
+        if new_issues:
+            issues = pd.concat([issues, pd.DataFrame(new_issues, columns=ISSUE_COLUMNS)], ignore_index=True)
+        return self._derive(samples, issues=issues)
 
     def cubes(self, uids: Iterable | None = None, *, progress: bool = False):
         """Iterate over ``(uid, cube)``; ``progress=True`` shows a tqdm bar."""
@@ -330,6 +403,13 @@ def _normalise_samples(samples: pd.DataFrame) -> pd.DataFrame:
     if "flags" not in df.columns:
         df["flags"] = ""
     df["apex_estimated"] = df["apex_estimated"].astype(bool)
+    guess = pd.Series(np.where(df["apex_estimated"], "middle", "annotated"), index=df.index)
+    if "apex_source" not in df.columns:
+        df["apex_source"] = guess
+    df["apex_source"] = df["apex_source"].where(df["apex_source"].notna(), guess).astype(str)
+    bad = sorted(set(df["apex_source"]) - set(APEX_SOURCES))
+    if bad:
+        raise ValueError(f"samples column apex_source holds {bad}; accepted values are {list(APEX_SOURCES)}")
     df["flags"] = df["flags"].fillna("").astype(str)
     for c in ("onset", "apex", "offset", "n_frames"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")

@@ -23,7 +23,7 @@ SMIC_LAYOUT = """\
 
 
 def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "expression", grey: bool = True,
-              mapping="native") -> Corpus:
+              mapping="native", apex: str = "middle", apex_params=None) -> Corpus:
     """Load SMIC (one modality) from its folder tree; there is no spreadsheet.
 
     Parameters
@@ -41,6 +41,16 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
         Read frames as grey levels.
     mapping : str or dict
         ``"native"`` (negative / positive / surprise), ``"megc2019"`` or a dict.
+    apex : {"middle", "estimate"}
+        SMIC annotates no apex. ``"middle"`` (default, instant) takes the middle frame;
+        ``"estimate"`` the frame of peak flow magnitude
+        (:func:`mer_lab.features.apex.estimate_apex`, which reads every clip and computes
+        its flow: minutes for the whole dataset, cached), closer to the true apex on the
+        synthetic corpus (docs/optical_flow.md). The ``apex_source`` column says which
+        (``"middle"`` or ``"estimated"``); :meth:`Corpus.with_apex` does the same later,
+        e.g. on a composite.
+    apex_params : dict, optional
+        Keyword arguments of :func:`~mer_lab.features.apex.estimate_apex` (``engine``...).
 
     Returns
     -------
@@ -52,8 +62,9 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
     Notes
     -----
     Labels come from the emotion folder. Onset and offset are the clip's first and last
-    frames; the apex is not annotated, so it is the middle frame, ``apex_estimated`` is
-    True and each clip has an ``apex estimated`` issue. Frame numbers have varying widths
+    frames; the apex is not annotated, so it is the middle frame (or the estimate, see
+    ``apex``), ``apex_estimated`` is True and each clip has an ``apex estimated`` issue.
+    Frame numbers have varying widths
     (``image99999``, ``image100000``): they are parsed and sorted numerically. A clip
     whose name abbreviation disagrees with its folder (``s2_po_03`` under ``negative/``)
     keeps the folder's label and is flagged. A clip folder under two emotion folders is
@@ -66,6 +77,7 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
     https://doi.org/10.1109/FG.2013.6553717
     """
     check_choice("modality", modality, list(SMIC_FPS))
+    check_choice("apex", apex, ["middle", "estimate"])
     check_choice("frames", frames, ["raw", "cropped"])
     check_choice("span", span, SPANS)
     root = require_root(root, dataset="SMIC", layout=SMIC_LAYOUT)
@@ -132,8 +144,13 @@ def load_smic(root, *, modality: str = "HS", frames: str = "raw", span: str = "e
                 rows.append(row)
     info = {"kind": "frames", "root": str(root), "frame_dir": str(base), "modality": modality, "frames": frames,
             "span": "folder", "fps": fps}
-    return finish_corpus(rows, log=log, name=dataset, loader=frame_loader(span="folder", grey=grey), info=info,
-                         mapping=mapping)
+    corpus = finish_corpus(rows, log=log, name=dataset, loader=frame_loader(span="folder", grey=grey), info=info,
+                           mapping=mapping)
+    if apex == "estimate":
+        corpus = corpus.with_apex("estimate", **dict(apex_params or {}))
+    elif apex_params:
+        raise ValueError("apex_params applies to apex='estimate' only")
+    return corpus
 
 
 def _subject_dirs(base: Path) -> list[Path]:

@@ -19,10 +19,12 @@ from sklearn.ensemble import AdaBoostClassifier, RandomForestClassifier
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import LabelEncoder
 from sklearn.svm import SVC
-from sklearn.utils.validation import check_is_fitted
+from sklearn.dummy import DummyClassifier
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validate import check_choice, check_int, check_number
-from .metrics import MajorityClassifier
 
 __all__ = [
     "CLASSIFIERS",
@@ -41,6 +43,14 @@ class ExtremeLearningMachine(ClassifierMixin, BaseEstimator):
     :math:`\\beta = (H^T H + \\alpha I)^{-1} H^T T`. Prediction is
     :math:`\\arg\\max_c (g(X W + b) \\beta)_c`.
 
+    The input weights are drawn from :math:`N(0, s^2 / d)` for ``d`` input features and
+    the biases from :math:`N(0, s^2)` (``s = weight_scale``): on standardised inputs each
+    pre-activation then has variance about :math:`2 s^2` whatever ``d``, so a sigmoid
+    hidden layer works in its graded range. Unscaled :math:`N(0, 1)` weights on
+    hundreds of features give pre-activations of standard deviation
+    :math:`\\sqrt{d}` and saturate most units at 0 or 1, which leaves the output layer
+    a near-binary random code of the input.
+
     Parameters
     ----------
     n_hidden : int
@@ -51,9 +61,18 @@ class ExtremeLearningMachine(ClassifierMixin, BaseEstimator):
         Ridge penalty on the output weights (>= 0; a small positive value keeps the
         solution stable when ``n_hidden`` exceeds the number of samples).
     weight_scale : float
-        Standard deviation of the random input weights (inputs are expected scaled).
+        Scale ``s`` of the random input weights and biases (inputs are expected
+        standardised).
     random_state : int or None
         Seed of the random hidden layer.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    input_weights_ : ndarray, shape (n_features_in_, n_hidden)
+    biases_ : ndarray, shape (n_hidden,)
+    output_weights_ : ndarray, shape (n_hidden, n_classes) (one column for two classes)
+    n_features_in_ : int
 
     References
     ----------
@@ -89,40 +108,42 @@ class ExtremeLearningMachine(ClassifierMixin, BaseEstimator):
         check_choice("activation", self.activation, ["sigmoid", "tanh", "relu"])
         alpha = check_number("alpha", self.alpha, low=0)
         scale = check_number("weight_scale", self.weight_scale, low=0, low_open=True)
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D (samples x features), got shape {X.shape}")
-        if not np.isfinite(X).all():
-            raise ValueError("X contains NaN or infinite values")
-        y = np.asarray(y)
-        if y.shape != (X.shape[0],):
-            raise ValueError(f"y must hold one label per row of X ({X.shape[0]}), got shape {y.shape}")
-        self._encoder = LabelEncoder().fit(y)
-        self.classes_ = self._encoder.classes_
-        codes = self._encoder.transform(y)
-        rng = np.random.default_rng(self.random_state)
-        self.input_weights_ = rng.normal(0.0, scale, size=(X.shape[1], self.n_hidden))
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        codes = encoder.transform(y)
+        rng = check_random_state(self.random_state)
+        d = X.shape[1]
+        self.input_weights_ = rng.normal(0.0, scale / np.sqrt(d), size=(d, self.n_hidden))
         self.biases_ = rng.normal(0.0, scale, size=self.n_hidden)
         H = self._hidden(X)
-        T = np.zeros((X.shape[0], self.classes_.size))
-        T[np.arange(X.shape[0]), codes] = 1.0
+        n_out = 1 if self.classes_.size == 2 else self.classes_.size
+        if n_out == 1:
+            T = np.where(codes == 1, 1.0, -1.0)[:, None]
+        else:
+            T = np.zeros((X.shape[0], n_out))
+            T[np.arange(X.shape[0]), codes] = 1.0
         A = H.T @ H + alpha * np.eye(self.n_hidden)
         try:
             self.output_weights_ = np.linalg.solve(A, H.T @ T)
         except np.linalg.LinAlgError:
             self.output_weights_ = np.linalg.lstsq(H, T, rcond=None)[0]
-        self.n_features_in_ = X.shape[1]
         return self
 
     def decision_function(self, X) -> np.ndarray:
+        """Scores ``(n_samples, n_classes)``; for two classes ``(n_samples,)``, positive
+        for ``classes_[1]`` (the scikit-learn convention)."""
         check_is_fitted(self, "output_weights_")
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X must have {self.n_features_in_} features, got shape {X.shape}")
-        return self._hidden(X) @ self.output_weights_
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        scores = self._hidden(X) @ self.output_weights_
+        return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
 
 
 def _svm_poly(**p):
@@ -158,7 +179,7 @@ def _elm(**p):
 def _majority(**p):
     if p:
         raise ValueError(f"the majority classifier takes no parameters, got {sorted(p)}")
-    return MajorityClassifier()
+    return DummyClassifier(strategy="most_frequent")
 
 
 #: name -> (factory, description, default search grid, takes random_state)
@@ -197,7 +218,8 @@ def make_classifier(name: str, *, random_state=None, **params):
         * ``"random_forest"`` - :class:`sklearn.ensemble.RandomForestClassifier`,
         * ``"knn"`` - :class:`sklearn.neighbors.KNeighborsClassifier`,
         * ``"elm"`` - :class:`ExtremeLearningMachine`,
-        * ``"majority"`` - :class:`~mer_lab.evaluation.metrics.MajorityClassifier`.
+        * ``"majority"`` - :class:`sklearn.dummy.DummyClassifier` with
+          ``strategy="most_frequent"`` (ties: the first class in sorted order).
     random_state : int, optional
         Seed, passed to the classifiers that are random (AdaBoost, random forest, ELM).
     **params

@@ -18,6 +18,7 @@ import json
 import math
 import platform
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from .protocols import PROTOCOLS, run_protocol
 from .search import PREPROCESSING, SEARCHES, PolyGrid, poly_grid, thesis_gammas
 
 __all__ = [
+    "EvaluationWarning",
     "PUBLISHED",
     "PUBLISHED_MEGC",
     "EXTERNAL_METHOD",
@@ -285,7 +287,77 @@ def _check_feature_values(X, uids, names, method: str) -> None:
         f"be finite numbers of moderate size")
 
 
+def _split_params(m, resolved):
+    from ..methods import _split
+
+    return _split(m, resolved)
+
+
 # =========================================================================== results
+class EvaluationWarning(UserWarning):
+    """A result that needs a second look: predictions collapsed to one class, or
+    hyper-parameters chosen on the edge of their search grid."""
+
+
+def _collapsed(predictions: pd.DataFrame) -> dict:
+    """Search mode -> the one class it predicted, for modes whose predictions collapsed."""
+    out = {}
+    for mode in pd.unique(predictions["search"]):
+        p = predictions[predictions["search"] == mode]
+        predicted = pd.unique(p["predicted"].dropna())
+        if len(predicted) == 1 and p["true"].nunique() > 1:
+            out[str(mode)] = str(predicted[0])
+    return out
+
+
+def _edge_optima(selected: pd.DataFrame, search_scores: pd.DataFrame | None) -> list[dict]:
+    """Hyper-parameters chosen at the smallest or largest value of their grid axis.
+
+    One record per (search mode, parameter, edge) holding the number of folds whose
+    choice sat there. Only numeric axes with at least three values are considered
+    (with two values every choice is an edge).
+    """
+    if search_scores is None or selected.empty:
+        return []
+    out = []
+    for mode in pd.unique(selected["search"]):
+        if mode == "none":
+            continue
+        part = selected[selected["search"] == mode]
+        chosen = [json.loads(p) for p in part["params"]]
+        keys = sorted({k for c in chosen for k in c})
+        for key in keys:
+            if key not in search_scores.columns:
+                continue
+            axis = pd.unique(search_scores[key])
+            if len(axis) < 3 or not all(isinstance(v, (int, float, np.integer, np.floating)) and not
+                                        isinstance(v, bool) for v in axis):
+                continue
+            lo, hi = float(np.min(axis)), float(np.max(axis))
+            for edge, value in (("min", lo), ("max", hi)):
+                n = sum(1 for c in chosen if key in c and isinstance(c[key], (int, float))
+                        and math.isclose(float(c[key]), value, rel_tol=1e-12, abs_tol=1e-12))
+                if n:
+                    out.append({"search": str(mode), "param": key, "edge": edge, "value": value, "folds": n,
+                                "of": len(chosen)})
+    return out
+
+
+def _flag_notes(flags: dict) -> list[str]:
+    notes = []
+    for mode, label in flags.get("collapsed", {}).items():
+        notes.append(f"search {mode!r}: every prediction is {label!r}; the classifier collapsed to one class and "
+                     "its scores equal a constant guess (try preprocessing='standard', another classifier or "
+                     "its parameters)")
+    for e in flags.get("edge_optima", []):
+        if 2 * e["folds"] > e["of"]:
+            where = "largest" if e["edge"] == "max" else "smallest"
+            notes.append(f"search {e['search']!r}: {e['param']} = {e['value']:g}, the {where} value of its grid, "
+                         f"was chosen in {e['folds']} of {e['of']} fold(s); the optimum may lie outside the grid "
+                         "(widen it with grid=...)")
+    return notes
+
+
 @dataclass
 class Results:
     """The outcome of :func:`run_experiment`.
@@ -307,10 +379,22 @@ class Results:
     config : dict
         Everything needed to rerun: method and its parameters, protocol, classifier,
         search, grid, preprocessing, metric, seed, corpus, package versions.
+        ``config["features"]`` records what produced the features: ``{"source":
+        "computed", "method", "params"}`` when :func:`run_experiment` computed them,
+        ``{"source": "external"}`` for precomputed ones of unknown origin (then
+        ``method_params`` is None: the method's feature parameters produced nothing), or
+        the ``feature_source`` the caller gave.
     search_scores : pandas.DataFrame or None
         Pooled score of every candidate setting (what the thesis mode selects on).
     notes : list of str
-        Protocol notes (see :func:`mer_lab.evaluation.protocols.protocol_notes`).
+        Protocol notes (see :func:`mer_lab.evaluation.protocols.protocol_notes`) and the
+        warnings below, in words.
+    flags : dict
+        Results that need a second look (each also raised as an
+        :class:`EvaluationWarning` and written to ``notes``): ``"collapsed"``, search
+        mode -> the single class its predictions collapsed to; ``"edge_optima"``, one
+        record per (search, param, edge) of hyper-parameters chosen at the smallest or
+        largest value of their grid axis, with the number of folds (``folds`` of ``of``).
     """
 
     table: pd.DataFrame
@@ -319,6 +403,18 @@ class Results:
     config: dict
     search_scores: pd.DataFrame | None = None
     notes: list = field(default_factory=list)
+    flags: dict = field(default_factory=dict)
+
+    @property
+    def collapsed(self) -> bool:
+        """True when some search mode predicted a single class for every sample."""
+        return bool(self.flags.get("collapsed"))
+
+    @property
+    def edge_optima(self) -> pd.DataFrame:
+        """Hyper-parameters chosen on the edge of their grid (one row per search, param, edge)."""
+        return pd.DataFrame(self.flags.get("edge_optima", []),
+                            columns=["search", "param", "edge", "value", "folds", "of"])
 
     @property
     def searches(self) -> list[str]:
@@ -384,7 +480,7 @@ class Results:
         """Write everything (config, table, predictions, selected, notes) as one JSON file."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        doc = {"config": self.config, "notes": self.notes,
+        doc = {"config": self.config, "notes": self.notes, "flags": self.flags,
                "table": json.loads(self.table.to_json(orient="records")),
                "predictions": json.loads(self.predictions.to_json(orient="records")),
                "selected": json.loads(self.selected.to_json(orient="records"))}
@@ -395,7 +491,8 @@ class Results:
     def from_json(cls, path) -> Results:
         doc = json.loads(Path(path).read_text())
         return cls(table=pd.DataFrame(doc["table"]), predictions=pd.DataFrame(doc["predictions"]),
-                   selected=pd.DataFrame(doc["selected"]), config=doc["config"], notes=doc.get("notes", []))
+                   selected=pd.DataFrame(doc["selected"]), config=doc["config"], notes=doc.get("notes", []),
+                   flags=doc.get("flags", {}))
 
 
 def _score_rows(pred: pd.DataFrame, *, by_dataset: bool) -> list[dict]:
@@ -448,7 +545,8 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
                    search: str = "thesis", params: Mapping | None = None, classifier_params: Mapping | None = None,
                    grid="auto", preprocessing: str = "auto", metric: str = "macro_f1", train=None, test=None,
                    seed: int = 0, progress: bool = True, cache=True, n_jobs: int = 1, client=None,
-                   features: tuple[np.ndarray, Sequence[str]] | None = None) -> Results:
+                   features: tuple[np.ndarray, Sequence[str]] | None = None,
+                   feature_source: str | Mapping | None = None) -> Results:
     """Evaluate a method on a corpus under a protocol.
 
     Parameters
@@ -487,9 +585,17 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
     progress, cache, n_jobs, client
         Progress bars, feature cache, local parallelism and a Dask client.
     features : (X, names), optional
-        Precomputed features in corpus order (skips :func:`compute_features`). With a
-        method name they are taken as that method's features (its parameters are
-        recorded); with ``method=None`` as external ones.
+        Precomputed features in corpus order (skips :func:`compute_features`). With
+        ``method=None`` they are evaluated as external features (no method, no fold
+        stage); with a method name, its fold stage and default preprocessing apply.
+    feature_source : None, "method", str or mapping
+        What produced ``features``, recorded in the results instead of the method's
+        feature parameters (which did not produce them): ``None`` records
+        ``"external"``; ``"method"`` states that they are this method's features with
+        ``params`` (as :func:`compute_features` gives them), so its parameters are
+        recorded; any other string or mapping is recorded as given (e.g. ``{"tool":
+        "matlab", "file": "feats.csv"}``). A method's fold stage (Sparse MDMO's
+        dictionary) runs on the given features either way and its parameters are kept.
 
     Returns
     -------
@@ -519,17 +625,40 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
     check_choice("preprocessing", preprocessing, ["auto", *PREPROCESSING])
     if len(corpus) == 0:
         raise ValueError(f"corpus {corpus.name!r} holds no samples")
+    counts = corpus.class_counts()
+    if len(counts) < 2:
+        held = ", ".join(f"{k!r}: {int(v)}" for k, v in counts.items()) or "no labels"
+        raise ValueError(f"corpus {corpus.name!r} holds {len(counts)} class ({held}); run_experiment evaluates "
+                         "recognition on at least two classes (with one, every metric is 1.0 whatever the "
+                         "method). Accepted: a corpus whose samples['label'] holds two or more classes (see "
+                         "Corpus.map_classes)")
     dataset_key = _dataset_key(corpus, protocol)
     resolved = {} if external else method_params(m, dataset=dataset_key, **dict(params or {}))
     if m.function is None:  # the majority baseline
         classifier, search, classifier_params = "majority", "none", None
     if features is None:
+        if feature_source is not None:
+            raise ValueError("feature_source describes precomputed features; pass it with features=(X, names)")
         X, names = compute_features(corpus, m, params=params, cache=cache, progress=progress, n_jobs=n_jobs,
                                     client=client, dataset=dataset_key)
+        provenance = {"source": "computed", "method": m.name, "params": resolved}
     else:
         X, names = np.asarray(features[0], dtype=np.float64), list(features[1])
         if X.shape[0] != len(corpus):
             raise ValueError(f"features has {X.shape[0]} rows but the corpus holds {len(corpus)} samples")
+        if feature_source is None:
+            provenance = {"source": "external"}
+        elif isinstance(feature_source, str) and feature_source == "method":
+            provenance = {"source": "method", "method": m.name, "params": resolved}
+        elif isinstance(feature_source, (str, Mapping)):
+            provenance = {"source": json.loads(_plain_json(feature_source))}
+        else:
+            raise ValueError(f"feature_source must be None, 'method', a string or a mapping, got "
+                             f"{describe(feature_source)}")
+        if m.stage is not None and provenance.get("params") is None:
+            _tim, _f, stage_params = _split_params(m, resolved)
+            provenance["fold_stage"] = stage_params
+    recorded = provenance.get("params") if provenance["source"] in ("computed", "method") else provenance
     prep = m.preprocessing if preprocessing == "auto" else preprocessing
     grid_used = _auto_grid(grid, classifier, m, X.shape[1])
     s = corpus.samples
@@ -544,8 +673,7 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
         pred = run.predictions[run.predictions["search"] == mode]
         sel = run.selected[run.selected["search"] == mode]["params"]
         chosen = json.loads(sel.iloc[0]) if sel.nunique() == 1 else "per fold (see selected)"
-        parameters = _plain_json({"features": "external" if external else resolved, "classifier": chosen,
-                                  "preprocessing": prep})
+        parameters = _plain_json({"features": recorded, "classifier": chosen, "preprocessing": prep})
         for r in _score_rows(pred, by_dataset=by_dataset):
             rows.append({"method": m.name, "search": mode, "parameters": parameters, **r})
     first = run.predictions[run.predictions["search"] == run.predictions["search"].iloc[0]]
@@ -557,7 +685,8 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
     table = table[["dataset", "method", "protocol", "search", "classifier", "metric", "value", "average",
                    "parameters"]]
     config = {
-        "method": m.name, "method_params": resolved, "feature_dim": int(X.shape[1]),
+        "method": m.name, "method_params": resolved if provenance["source"] in ("computed", "method") else None,
+        "features": provenance, "feature_dim": int(X.shape[1]),
         "protocol": protocol, "train": train, "test": test, "classifier": classifier,
         "classifier_params": dict(classifier_params or {}), "search": search, "grid": _grid_repr(grid_used),
         "preprocessing": prep, "metric": metric, "seed": seed, "corpus": corpus.name,
@@ -567,9 +696,20 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
         "seconds": round(time.perf_counter() - t0, 3), "versions": versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    config["features_source"] = "external" if external else ("given" if features is not None else "computed")
+    flags = {}
+    if m.function is not None:  # the majority baseline collapses by design
+        collapsed = _collapsed(run.predictions)
+        if collapsed:
+            flags["collapsed"] = collapsed
+    edges = _edge_optima(run.selected, run.search_scores)
+    if edges:
+        flags["edge_optima"] = edges
+    notes = list(run.notes)
+    for text in _flag_notes(flags):
+        warnings.warn(f"{m.name}: {text}", EvaluationWarning, stacklevel=2)
+        notes.append(text)
     return Results(table=table, predictions=run.predictions, selected=run.selected, config=config,
-                   search_scores=run.search_scores, notes=run.notes)
+                   search_scores=run.search_scores, notes=notes, flags=flags)
 
 
 # =========================================================================== Table 3

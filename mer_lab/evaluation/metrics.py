@@ -34,7 +34,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.dummy import DummyClassifier
+from sklearn.utils.validation import check_is_fitted
 
 from .._validate import check_choice
 
@@ -329,9 +330,11 @@ def baseline_scores(class_counts) -> dict:
     }
 
 
-class MajorityClassifier(ClassifierMixin, BaseEstimator):
+class MajorityClassifier(DummyClassifier):
     """The majority-class dummy classifier (the thesis's Table 3 baseline).
 
+    scikit-learn's :class:`~sklearn.dummy.DummyClassifier` with
+    ``strategy="most_frequent"``, under the thesis's name and without parameters:
     ``fit`` remembers the most frequent training label (ties: first in sorted order);
     ``predict`` returns it for every sample. Features are ignored.
 
@@ -342,25 +345,17 @@ class MajorityClassifier(ClassifierMixin, BaseEstimator):
     ['b', 'b']
     """
 
-    def fit(self, X, y):
-        y = np.asarray(y)
-        if y.ndim != 1 or y.size == 0:
-            raise ValueError(f"y must be a non-empty 1-D label vector, got shape {y.shape}")
-        if len(X) != y.size:
-            raise ValueError(f"X has {len(X)} rows but y has {y.size} labels")
-        self.classes_, counts = np.unique(y, return_counts=True)
-        self.majority_ = self.classes_[int(np.argmax(counts))]
-        self.class_prior_ = counts / counts.sum()
-        return self
+    # DummyClassifier's parameters, fixed: set on the class so that the estimator has
+    # no parameters of its own (get_params() is empty; clone works)
+    strategy = "most_frequent"
+    constant = None
+    random_state = None
 
-    def predict(self, X):
-        if not hasattr(self, "majority_"):
-            raise AttributeError("call fit before predict")
-        return np.full(len(X), self.majority_, dtype=self.classes_.dtype)
+    def __init__(self):
+        pass
 
-    def predict_proba(self, X):
-        if not hasattr(self, "majority_"):
-            raise AttributeError("call fit before predict_proba")
-        out = np.zeros((len(X), self.classes_.size))
-        out[:, int(np.argmax(self.class_prior_))] = 1.0
-        return out
+    @property
+    def majority_(self):
+        """The predicted (most frequent) training label."""
+        check_is_fitted(self, "classes_")
+        return self.classes_[int(np.argmax(self.class_prior_))]

@@ -364,6 +364,17 @@ def _check_features(X, uids) -> np.ndarray:
     return X
 
 
+def _check_two_classes(labels, what: str) -> None:
+    """Refuse fewer than two classes: every metric is 1.0 when only one class is tested."""
+    present, counts = np.unique(np.asarray(labels).astype(str), return_counts=True)
+    if present.size < 2:
+        held = ", ".join(f"{str(c)!r}: {int(k)}" for c, k in zip(present, counts)) or "no samples"
+        raise ValueError(f"{what} hold(s) {present.size} class ({held}); recognition is evaluated on at least two "
+                         "classes (with one, every metric is 1.0 whatever the method). Accepted: labels with two "
+                         "or more classes, e.g. a corpus mapped to several classes or a cross-database split "
+                         "whose test datasets hold several")
+
+
 def run_protocol(X, y, *, groups=None, datasets=None, uids=None, protocol: str = "loso", train=None, test=None,
                  classifier: str = "svm_poly", search: str = "none", params: Mapping | None = None, grid="auto",
                  preprocessing: str = "standard", fold_transformer=None, metric: str = "macro_f1",
@@ -409,7 +420,10 @@ def run_protocol(X, y, *, groups=None, datasets=None, uids=None, protocol: str =
     X = _check_features(X, uids)
     if X.shape[0] != y.size:
         raise ValueError(f"X has {X.shape[0]} rows but y has {y.size} labels")
+    _check_two_classes(y, "y")
     folds = protocol_folds(protocol, y=y, groups=groups, datasets=datasets, uids=uids, train=train, test=test)
+    tested_labels = np.concatenate([y[te] for _name, _tr, te in folds]) if folds else y[:0]
+    _check_two_classes(tested_labels, f"the test samples of protocol {protocol!r}")
     if search == "nested" and groups is None:
         raise ValueError("search='nested' needs groups (the subject of each sample) for its inner LOSO")
     notes = protocol_notes(protocol, y=y, groups=groups, datasets=datasets, folds=folds)

@@ -44,6 +44,12 @@ class CubeFeatures(TransformerMixin, BaseEstimator):
     returns a 2-D float64 array with one row per cube.
     """
 
+    def __sklearn_tags__(self):
+        # stateless: transform needs no fit (scikit-learn's estimator checks read this)
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        return tags
+
     def _extract(self, cube: xr.DataArray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 

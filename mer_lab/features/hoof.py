@@ -258,7 +258,7 @@ def hoof_names(*, bins: int = 8, symmetric: bool = False, centred: bool = False,
 
 
 def clip_hoof(data, *, mode: str = "apex", bins: int = 8, symmetric: bool = False,
-              centred: bool = False, weighted: bool = True, blocks=(1, 1), normalise: bool = True,
+              centred: bool = False, weighted: bool = True, blocks=(5, 5), normalise: bool = True,
               align: str = "none", reference: str = "first", engine: str = "tvl1", cache=True,
               **engine_params) -> np.ndarray:
     """Clip-level HOOF feature.
@@ -272,6 +272,9 @@ def clip_hoof(data, *, mode: str = "apex", bins: int = 8, symmetric: bool = Fals
         ``"mean"``: the mean of the per-frame HOOFs of the flow sequence (from
         ``reference`` to every frame; frames with no motion, such as the reference
         itself, are left out of the mean), renormalised when ``normalise``.
+    blocks : (int, int)
+        Grid of rows x cols blocks, one histogram each (default 5x5, the block HOOF of
+        micro-expression work; ``(1, 1)`` is one whole-face histogram).
     reference : {"first", "onset", "previous"}
         For ``mode="mean"`` on a cube (see :func:`mer_lab.features.flow.flow_sequence`).
     Other parameters
@@ -306,7 +309,8 @@ def clip_hoof(data, *, mode: str = "apex", bins: int = 8, symmetric: bool = Fals
 class HOOF(CubeFeatures):
     """scikit-learn transformer: clip-level HOOF (see :func:`clip_hoof`).
 
-    ``X`` is a sequence of cubes or precomputed flows. ``engine_params`` is a dict of
+    ``X`` is a sequence of cubes or precomputed flows. ``blocks`` defaults to a 5x5
+    grid (block HOOF); ``blocks=(1, 1)`` gives one whole-face histogram. ``engine_params`` is a dict of
     flow-engine parameters (see :func:`mer_lab.features.flow.optical_flow`).
 
     Examples
@@ -315,12 +319,12 @@ class HOOF(CubeFeatures):
     >>> flows = [np.stack([np.full((8, 8), s, np.float32), np.zeros((8, 8), np.float32)]) for s in (1, -1)]
     >>> import xarray as xr
     >>> X = [xr.DataArray(f, dims=("component", "y", "x"), coords={"component": ["u", "v"]}) for f in flows]
-    >>> HOOF(bins=4, centred=True).fit_transform(X).tolist()
+    >>> HOOF(bins=4, centred=True, blocks=(1, 1)).fit_transform(X).tolist()
     [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]
     """
 
     def __init__(self, *, mode="apex", bins=8, symmetric=False, centred=False, weighted=True,
-                 blocks=(1, 1), normalise=True, align="none", reference="first", engine="tvl1",
+                 blocks=(5, 5), normalise=True, align="none", reference="first", engine="tvl1",
                  cache=True, engine_params=None):
         self.mode = mode
         self.bins = bins

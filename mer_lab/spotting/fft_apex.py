@@ -35,7 +35,7 @@ from .feature_difference import (
     intervals_from_curve,
 )
 
-__all__ = ["TAPERS", "MEASURES", "default_window", "fft_energy", "fft_apex", "fft_spot_intervals"]
+__all__ = ["TAPERS", "MEASURES", "VARIANTS", "default_window", "fft_energy", "fft_apex", "fft_spot_intervals"]
 
 # Window positions transformed together (bounds memory on long clips).
 _CHUNK_VOXELS = 2**22
@@ -67,6 +67,21 @@ def _highpass_mask(window: int, bh: int, bw: int, cutoff: float) -> np.ndarray:
 TAPERS = ("hann", "none")
 MEASURES = ("energy", "amplitude")
 
+#: Named settings of ``taper``, ``static``, ``measure`` and ``normalise``.
+#: ``"mer_lab"`` (default): Hann taper, still part removed, squared magnitudes, grey-level
+#: normalisation (see :func:`fft_energy` for why); ``"li2018"``: the original method of
+#: Li et al. (2018), summed amplitudes of the high-passed spectrum of the raw window.
+VARIANTS = {
+    "mer_lab": {"taper": "hann", "static": False, "measure": "energy", "normalise": True},
+    "li2018": {"taper": "none", "static": True, "measure": "amplitude", "normalise": False},
+}
+
+
+def _settings(variant, **given) -> dict:
+    """The variant's settings, overridden by the ones given explicitly (not None)."""
+    check_choice("variant", variant, list(VARIANTS))
+    return {k: (v if given.get(k) is None else given[k]) for k, v in VARIANTS[variant].items()}
+
 
 def _taper(window: int, taper: str) -> np.ndarray:
     if taper == "none":
@@ -76,8 +91,9 @@ def _taper(window: int, taper: str) -> np.ndarray:
 
 
 def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float = 0.1,
-               taper: str = "hann", static: bool = False, measure: str = "energy",
-               normalise: bool = True, me_length: float = MEAN_ME_LENGTH_S) -> xr.DataArray:
+               variant: str = "mer_lab", taper: str | None = None, static: bool | None = None,
+               measure: str | None = None, normalise: bool | None = None,
+               me_length: float = MEAN_ME_LENGTH_S) -> xr.DataArray:
     """High-frequency energy of a clip around every frame (3-D FFT per block).
 
     Parameters
@@ -86,8 +102,9 @@ def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float 
         A grey clip of an aligned face (colour clips are converted to grey).
     window : int, optional
         Frames in the sliding window centred on each frame; near the ends of the clip
-        the frames are mirrored. Default :func:`default_window`: about one mean ME
-        length (61 frames at 200 fps, 11 at 30 fps).
+        the frames are mirrored. Default :func:`default_window`: about twice the mean ME
+        length, so that the window holds a whole expression and some still face (121
+        frames at 200 fps, 21 at 30 fps).
     blocks : (int, int)
         Block grid (rows, cols). Blocks have equal sizes: the central
         ``rows * (H // rows)`` by ``cols * (W // cols)`` pixels are used.
@@ -96,6 +113,12 @@ def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float 
         sample along each axis, so radii run from 0 to ``sqrt(3)/2``); frequencies with a
         radius up to ``cutoff`` are removed: the smooth shading of the face and slow
         changes.
+    variant : {"mer_lab", "li2018"}
+        Named settings of ``taper``, ``static``, ``measure`` and ``normalise``
+        (:data:`VARIANTS`): ``"mer_lab"`` (default) as documented below, ``"li2018"``
+        the original method of Li et al. (2018), summed amplitudes of the high-passed
+        spectrum of the raw window (no taper, still part kept, no grey-level
+        normalisation). Any of the four given explicitly overrides the variant's value.
     taper : {"hann", "none"}
         Weights along time inside the window. ``"hann"`` (default) weighs the centre
         frame most, so the curve peaks when a movement is centred on the frame; with
@@ -144,8 +167,8 @@ def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float 
     puts energy at temporal frequencies that a still face lacks. The taper and the
     removal of the still part, like the grey-level normalisation, are this
     implementation's choices (see ``taper``, ``static`` and ``normalise``);
-    ``taper="none", static=True, measure="amplitude", normalise=False`` is the plain
-    method.
+    ``variant="li2018"`` (``taper="none", static=True, measure="amplitude",
+    normalise=False``) is the plain method.
 
     References
     ----------
@@ -165,6 +188,8 @@ def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float 
     (21, 17)
     """
     validate_cube(cube, min_frames=2)
+    settings = _settings(variant, taper=taper, static=static, measure=measure, normalise=normalise)
+    taper, static, measure, normalise = (settings[k] for k in ("taper", "static", "measure", "normalise"))
     rows, cols = _check_blocks(blocks)
     cutoff = check_number("cutoff", cutoff, low=0, high=np.sqrt(3) / 2, high_open=True)
     check_choice("taper", taper, TAPERS)
@@ -196,8 +221,8 @@ def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float 
     return _curve(cube, energy, name="energy", long_name=f"high-frequency {measure}",
                   attrs=dict(window=window, k=default_interval(cube.attrs["fps"], me_length=me_length),
                              blocks=(rows, cols), cutoff=cutoff,
-                             taper=taper, static=bool(static), measure=measure, normalise=bool(normalise),
-                             method="fft_apex"),
+                             variant=variant, taper=taper, static=bool(static), measure=measure,
+                             normalise=bool(normalise), method="fft_apex"),
                   units=units)
 
 
@@ -300,7 +325,8 @@ def _energy_fast(padded, *, n, window, grid, cutoff, weights, static, measure) -
 
 def fft_apex(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float = 0.1,
              onset: int | None = None, offset: int | None = None, restrict: bool = True,
-             taper: str = "hann", static: bool = False, measure: str = "energy", normalise: bool = True,
+             variant: str = "mer_lab", taper: str | None = None, static: bool | None = None,
+             measure: str | None = None, normalise: bool | None = None,
              me_length: float = MEAN_ME_LENGTH_S) -> tuple[int, xr.DataArray]:
     """The apex frame of a clip by 3-D FFT high-frequency energy (Li et al. 2018).
 
@@ -308,8 +334,8 @@ def fft_apex(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float = 
     ----------
     cube : xarray.DataArray, dims (time, y, x)
         A clip of an aligned face.
-    window, blocks, cutoff, taper, static, measure, normalise, me_length
-        See :func:`fft_energy`.
+    window, blocks, cutoff, variant, taper, static, measure, normalise, me_length
+        See :func:`fft_energy` (``variant="li2018"``: the original method).
     onset, offset : int, optional
         Dataset frame numbers bounding the search; default the cube's ``onset`` and
         ``offset`` attrs when ``restrict`` is true and they are set, else the whole clip.
@@ -337,8 +363,8 @@ def fft_apex(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float = 
     124
     """
     validate_cube(cube)
-    energy = fft_energy(cube, window=window, blocks=blocks, cutoff=cutoff, taper=taper, static=static,
-                        measure=measure, normalise=normalise, me_length=me_length)
+    energy = fft_energy(cube, window=window, blocks=blocks, cutoff=cutoff, variant=variant, taper=taper,
+                        static=static, measure=measure, normalise=normalise, me_length=me_length)
     if onset is None and restrict:
         onset = cube.attrs.get("onset")
     if offset is None and restrict:
@@ -355,8 +381,9 @@ def fft_apex(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float = 
 
 def fft_spot_intervals(cube, *, p: float = 0.5, window: int | None = None, blocks=(6, 6),
                        cutoff: float = 0.1, distance: int | None = None, k: int | None = None,
-                       taper: str = "hann", static: bool = False, measure: str = "energy",
-                       normalise: bool = True, me_length: float = MEAN_ME_LENGTH_S) -> pd.DataFrame:
+                       variant: str = "mer_lab", taper: str | None = None, static: bool | None = None,
+                       measure: str | None = None, normalise: bool | None = None,
+                       me_length: float = MEAN_ME_LENGTH_S) -> pd.DataFrame:
     """Spot movements in a long clip from the peaks of the high-frequency energy.
 
     The energy curve of :func:`fft_energy` is thresholded like the feature-difference
@@ -369,7 +396,7 @@ def fft_spot_intervals(cube, *, p: float = 0.5, window: int | None = None, block
         A long clip of an aligned face.
     p : float in [0, 1]
         Threshold parameter.
-    window, blocks, cutoff, taper, static, measure, normalise, me_length
+    window, blocks, cutoff, variant, taper, static, measure, normalise, me_length
         See :func:`fft_energy`.
     distance : int, optional
         Smallest separation between peaks in frames; default ``k``.
@@ -383,8 +410,8 @@ def fft_spot_intervals(cube, *, p: float = 0.5, window: int | None = None, block
         ``onset``, ``apex``, ``offset`` (dataset frame numbers) and ``score`` (the energy
         at the peak).
     """
-    energy = fft_energy(cube, window=window, blocks=blocks, cutoff=cutoff, taper=taper, static=static,
-                        measure=measure, normalise=normalise, me_length=me_length)
+    energy = fft_energy(cube, window=window, blocks=blocks, cutoff=cutoff, variant=variant, taper=taper,
+                        static=static, measure=measure, normalise=normalise, me_length=me_length)
     if k is None:
         k = energy.attrs["k"]
     return intervals_from_curve(energy, p=p, k=k, distance=distance)

@@ -543,7 +543,9 @@ hv.RGB(picture[::-1], bounds=(-0.5, -0.5, SIZE - 0.5, SIZE - 0.5)).opts(
     title="The 36 MDMO regions over the first frame")
 
 # %% [markdown]
-# Per ROI and frame, MDMO takes an 8-bin histogram of the flow directions, finds the bin
+# Per ROI and frame, MDMO takes an 8-bin histogram of the flow directions (bins centred
+# on the canonical directions: bin 0 covers -22.5° to 22.5°, so a pure motion to the right,
+# down, left or up lands in the middle of one bin), finds the bin
 # that holds the **most vectors** (the main direction) and keeps the mean of the vectors
 # in that bin: a magnitude `rho` and an angle `theta`. From scratch for one ROI, on the
 # flow from the first frame to the apex with head motion removed (MDMO fits it on the 13
@@ -558,7 +560,7 @@ masks = rois.roi_masks(first_landmarks, aligned_apex.shape[1:])
 k_roi = rois.ROI_NAMES.index("inner_brow_R")
 du, dv = aligned_apex[0][masks[k_roi]], aligned_apex[1][masks[k_roi]]
 theta = np.mod(np.arctan2(dv, du), 2 * np.pi)
-bins = np.minimum((theta / (np.pi / 4)).astype(int), 7)
+bins = (np.mod(theta + np.pi / 8, 2 * np.pi) // (np.pi / 4)).astype(int) % 8
 main = np.bincount(bins, minlength=8).argmax()
 in_main = bins == main
 rho_mine = np.hypot(du, dv)[in_main].mean()
@@ -608,11 +610,16 @@ hv.HeatMap([(int(f), r, float(val)) for f, row in zip(rho["frame"].values, rho.v
 # %% [markdown]
 # The clip's MDMO vector averages the frames as vectors (`rho` weights each frame's angle),
 # divides the magnitudes by their largest value, and interleaves magnitude and angle with
-# the weight `lambda = 0.9` (thesis section 4.2): 72 numbers.
+# the weight `lambda = 0.9` (thesis section 4.2). The paper keeps the angle as a number in
+# [0, 2π): 72 numbers (`angle="linear"`). Then 1° and 359° lie at opposite ends of the
+# range although they are nearly the same direction, so mer_lab's default writes each
+# direction as its cosine and sine (`angle="circular"`, 108 numbers), which scored
+# clearly higher in a LOSO test (docs/mdmo.md).
 
 # %%
-vector = mdmo.mdmo_pool(frames_matrix, lam=0.9)
-vector.shape, vector[:6].round(3)
+vector = mdmo.mdmo_pool(frames_matrix, lam=0.9, angle="linear")
+circular = mdmo.mdmo_pool(frames_matrix, lam=0.9)
+vector.shape, vector[:6].round(3), circular.shape
 
 # %% [markdown]
 # ## 9. Sparse MDMO: codes instead of an average

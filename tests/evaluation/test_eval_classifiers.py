@@ -77,8 +77,31 @@ def test_elm_output_layer_is_ridge_regression_on_its_hidden_layer():
     X, y = blobs(3, k=2)
     elm = ExtremeLearningMachine(n_hidden=20, alpha=0.5, activation="tanh", random_state=0).fit(X, y)
     H = np.tanh(X @ elm.input_weights_ + elm.biases_)
-    ridge = Ridge(alpha=0.5, fit_intercept=False).fit(H, np.eye(2)[y])
-    np.testing.assert_allclose(elm.output_weights_, ridge.coef_.T, rtol=1e-6, atol=1e-9)
+    # two classes: one output, targets -1 / +1 (decision_function is 1-D, as in scikit-learn)
+    ridge = Ridge(alpha=0.5, fit_intercept=False).fit(H, np.where(y == 1, 1.0, -1.0))
+    np.testing.assert_allclose(elm.output_weights_[:, 0], ridge.coef_, rtol=1e-6, atol=1e-9)
+    assert elm.decision_function(X).shape == (len(y),)
+    X3, y3 = blobs(3, k=3)
+    elm3 = ExtremeLearningMachine(n_hidden=20, alpha=0.5, activation="tanh", random_state=0).fit(X3, y3)
+    H3 = np.tanh(X3 @ elm3.input_weights_ + elm3.biases_)
+    ridge3 = Ridge(alpha=0.5, fit_intercept=False).fit(H3, np.eye(3)[y3])
+    np.testing.assert_allclose(elm3.output_weights_, ridge3.coef_.T, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("n_features", [10, 200, 2000])
+def test_elm_sigmoid_activations_are_not_saturated_on_standardised_features(n_features):
+    # input weights N(0, 1/d): each pre-activation has variance ~2 on standardised inputs,
+    # whatever d; with N(0, 1) weights its standard deviation grew as sqrt(d) and most
+    # sigmoid units sat at 0 or 1
+    rng = np.random.default_rng(n_features)
+    X = rng.standard_normal((300, n_features))
+    y = rng.integers(0, 3, 300)
+    elm = ExtremeLearningMachine(n_hidden=200, random_state=0).fit(X, y)
+    H = 1 / (1 + np.exp(-(X @ elm.input_weights_ + elm.biases_)))
+    saturated = np.mean((H < 0.01) | (H > 0.99))
+    assert saturated < 0.01
+    z = X @ elm.input_weights_ + elm.biases_
+    assert 1.0 < z.std() < 2.0
 
 
 def test_elm_in_grouped_cross_validation():

@@ -126,14 +126,38 @@ def test_external_features_are_recorded_as_external(corpus, toy_method):
     res = run_experiment(corpus, None, features=(X, names), **kw)
     own = run_experiment(corpus, "test_motion", features=(X, names), **kw)
     assert res.scores() == pytest.approx(own.scores())
-    assert res.config["method"] == "external" and res.config["method_params"] == {}
-    assert res.config["features_source"] == "external" and own.config["features_source"] == "given"
-    params = {json.loads(p)["features"] for p in res.table.loc[res.table["method"] == "external", "parameters"]}
-    assert params == {"external"}  # no method parameters that never produced them
+    assert res.config["method"] == "external" and res.config["method_params"] is None
+    assert res.config["features"] == {"source": "external"} == own.config["features"]
+    params = {json.dumps(json.loads(p)["features"], sort_keys=True)
+              for p in res.table.loc[res.table["method"] == "external", "parameters"]}
+    assert params == {json.dumps({"source": "external"})}  # no method parameters that never produced them
     with pytest.raises(ValueError, match="features="):
         run_experiment(corpus, None, progress=False)
     with pytest.raises(ValueError, match="no meaning"):
         run_experiment(corpus, None, features=(X, names), params={"tim": 5}, progress=False)
+
+def test_precomputed_features_record_their_provenance_not_unused_method_parameters(corpus, toy_method):
+    X, names = compute_features(corpus, "test_motion", cache=False, progress=False)
+    kw = dict(classifier="knn", search="none", classifier_params={"n_neighbors": 1}, progress=False)
+    computed = run_experiment(corpus, "test_motion", cache=False, **kw)
+    assert computed.config["features"] == {"source": "computed", "method": "test_motion",
+                                           "params": {"grid": 2, "tim": None}}
+    external = run_experiment(corpus, "test_motion", features=(X, names), **kw)
+    assert external.config["features"] == {"source": "external"}
+    assert external.config["method_params"] is None
+    recorded = {json.loads(p)["features"] if isinstance(json.loads(p)["features"], str) else
+                json.dumps(json.loads(p)["features"], sort_keys=True) for p in external.table["parameters"]
+                if p != "{}"}
+    assert recorded == {json.dumps({"source": "external"}, sort_keys=True)}
+    assert "grid" not in "".join(external.table["parameters"])          # the method's parameter did not run
+    told = run_experiment(corpus, "test_motion", features=(X, names), feature_source={"tool": "matlab"}, **kw)
+    assert told.config["features"] == {"source": {"tool": "matlab"}}
+    same = run_experiment(corpus, "test_motion", features=(X, names), feature_source="method", **kw)
+    assert same.config["features"] == computed.config["features"] | {"source": "method"}
+    assert same.config["method_params"] == computed.config["method_params"]
+    with pytest.raises(ValueError, match="feature_source"):
+        run_experiment(corpus, "test_motion", feature_source="external", cache=False, **kw)
+
 
 def test_baseline_method_is_the_majority_class(corpus):
     unbalanced = corpus.filter(np.arange(len(corpus)) != 0)    # 9 / 10: a unique majority

@@ -101,7 +101,7 @@ def test_block_labels_and_bad_blocks():
 def test_clip_hoof_mean_over_sequence():
     seq = np.stack([uniform_flow(0, 0), uniform_flow(1, 0), uniform_flow(1, 0), uniform_flow(0, -1)])
     da = xr.DataArray(seq, dims=("time", "component", "y", "x"), coords={"component": ["u", "v"]})
-    h = H.clip_hoof(da, mode="mean", bins=4, centred=True)
+    h = H.clip_hoof(da, mode="mean", bins=4, centred=True, blocks=(1, 1))
     assert h.tolist() == pytest.approx([2 / 3, 0, 0, 1 / 3])  # the still frame is left out
     with pytest.raises(ValueError, match="mode='apex'"):
         H.clip_hoof(da, mode="apex")
@@ -111,13 +111,43 @@ def test_clip_hoof_mean_over_sequence():
 
 def test_transformer_contract():
     X = [as_da(uniform_flow(1, 0)), as_da(uniform_flow(0, -2))]
-    t = H.HOOF(bins=4, centred=True)
+    t = H.HOOF(bins=4, centred=True, blocks=(1, 1))
     assert clone(t).get_params() == t.get_params()
     assert t.fit(X) is t
     out = t.transform(X)
     assert out.shape == (2, 4) and out.dtype == np.float64
     assert out.tolist() == [[1, 0, 0, 0], [0, 0, 0, 1]]
     assert list(t.get_feature_names_out()) == ["hoof_r0c0_right", "hoof_r0c0_down", "hoof_r0c0_left", "hoof_r0c0_up"]
+
+
+def test_block_hoof_is_the_default_with_one_histogram_per_block():
+    # motion to the right in the top-left block only, up everywhere else, on a 20x20 flow
+    flow = uniform_flow(0.0, -1.0, shape=(20, 20))
+    flow[:, :4, :4] = np.array([2.0, 0.0])[:, None, None]
+    h = H.clip_hoof(as_da(flow), bins=4, centred=True)              # default grid: 5x5 blocks
+    assert h.shape == (5 * 5 * 4,)
+    blocks = h.reshape(5, 5, 4)
+    assert blocks[0, 0].tolist() == [1, 0, 0, 0]                     # right
+    assert (blocks.reshape(25, 4)[1:] == [0, 0, 0, 1]).all()         # up
+    whole = H.clip_hoof(as_da(flow), bins=4, centred=True, blocks=(1, 1))
+    assert whole.shape == (4,)
+    assert whole.tolist() == pytest.approx([32 / (32 + 384), 0, 0, 384 / (32 + 384)])
+    assert H.clip_hoof(as_da(flow), blocks=(2, 3)).shape == (2 * 3 * 8,)
+    t = H.HOOF()
+    assert t.get_params()["blocks"] == (5, 5)
+    assert len(t.fit(X := [as_da(flow)]).get_feature_names_out()) == 200 == t.transform(X).shape[1]
+
+
+def test_registry_hoof_defaults_to_5x5_blocks():
+    from mer_lab.methods import extract, feature_names, method_params
+
+    assert method_params("hoof")["blocks"] == (5, 5)
+    flow = as_da(uniform_flow(1.0, 0.5, shape=(20, 20)))
+    assert extract(flow, "hoof").shape == (200,)
+    assert extract(flow, "hoof", method_params("hoof", blocks=(1, 1))).shape == (8,)
+    assert len(feature_names("hoof")) == 200
+    with pytest.raises(ValueError, match="blocks"):
+        method_params("hoof", blocks=(0, 5))
 
 
 def test_align_removes_head_translation():

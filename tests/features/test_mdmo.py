@@ -22,6 +22,7 @@ from mer_lab.features.mdmo import (
     as_frames_array,
     clip_landmarks,
     corpus_landmarks,
+    direction_bins,
     main_directions,
     mdmo,
     mdmo_frames,
@@ -53,7 +54,7 @@ def bump(centre, sigma, vec):
 
 
 # Angles in image axes (y down): 240 deg = up-left, 300 deg = up-right, 270 deg = straight up.
-# They sit inside bins (225-270, 270-315), away from the bin edges.
+# They sit inside bins (202.5-247.5, 292.5-337.5, 247.5-292.5), away from the bin edges.
 AU12_R, AU12_L, BROWS_UP = 240.0, 300.0, 262.0
 
 
@@ -101,12 +102,12 @@ def test_main_direction_is_the_bin_with_most_vectors_not_most_magnitude():
 def test_rho_is_the_mean_magnitude_and_theta_the_circular_mean_of_the_main_bin():
     flow = np.zeros((2, 1, 4))
     flow[:, 0, 0] = polar(95, 1.0)
-    flow[:, 0, 1] = polar(130, 3.0)          # same bin (90-135) as the first
+    flow[:, 0, 1] = polar(110, 3.0)          # same bin (67.5-112.5) as the first
     flow[:, 0, 2] = polar(100, 2.0)
     flow[:, 0, 3] = polar(300, 9.0)          # alone in its bin
     rho, theta = main_directions(flow, np.ones((1, 1, 4), bool))[0, 0]
     assert rho == pytest.approx(2.0)
-    ang = np.deg2rad([95, 130, 100])
+    ang = np.deg2rad([95, 110, 100])
     assert theta == pytest.approx(np.arctan2(np.sin(ang).sum(), np.cos(ang).sum()))
 
 
@@ -136,6 +137,33 @@ def test_ties_empty_rois_and_zero_flow():
     assert main_directions(np.zeros((2, 3, 3)), np.ones((1, 3, 3), bool))[0, 0].tolist() == [0.0, 0.0]
 
 
+# the 8 canonical directions in image axes (y down): right, down-right, down, ..., up, up-right
+CANONICAL = [(0, 0), (45, 1), (90, 2), (135, 3), (180, 4), (225, 5), (270, 6), (315, 7)]
+
+
+@pytest.mark.parametrize("deg,expected_bin", CANONICAL)
+def test_a_pure_motion_with_noise_lands_in_its_canonical_bin(deg, expected_bin):
+    # a 1 px motion plus N(0, 0.1 px) noise per component: with bin edges on the canonical
+    # directions half the vectors fell in each neighbouring bin and the main bin's mean
+    # was about 4.5 deg off; with bins centred on them the bin holds (nearly) all vectors
+    rng = np.random.default_rng(deg)
+    flow = polar(deg, 1.0)[:, None, None] + rng.normal(0, 0.1, (2, 100, 100))
+    ang = np.arctan2(flow[1], flow[0])
+    bins = direction_bins(ang)
+    assert np.bincount(bins.ravel(), minlength=8).argmax() == expected_bin
+    assert np.mean(bins == expected_bin) > 0.99
+    rho, theta = main_directions(flow, np.ones((1, 100, 100), bool))[0, 0]
+    assert np.degrees(angle_diff(theta, np.deg2rad(deg))) < 0.5
+    assert rho == pytest.approx(1.0, abs=0.02)
+
+
+def test_direction_bins_are_centred_on_multiples_of_the_bin_width():
+    deg = np.array([-22.4, 0, 22.4, 22.6, 67.4, 67.6, 337.4, 337.6, 359.9, 720])
+    assert direction_bins(np.deg2rad(deg)).tolist() == [0, 0, 0, 1, 1, 2, 7, 0, 0, 0]
+    assert direction_bins(np.deg2rad([0, 90, 180, 270]), n_bins=4).tolist() == [0, 1, 2, 3]
+    assert direction_bins(np.deg2rad([44, 46, 179, 181]), n_bins=2).tolist() == [0, 0, 1, 1]
+
+
 def test_main_directions_of_a_sequence_are_per_frame():
     flows = np.stack([np.broadcast_to(polar(d, 1 + i)[:, None, None], (2, 6, 6)) for i, d in enumerate((30, 200))])
     out = main_directions(flows, np.ones((36, 6, 6), bool))
@@ -158,7 +186,7 @@ def test_frames_are_averaged_with_rho_weights_never_theta():
     frames = np.zeros((2, 36, 2))
     frames[:, 0] = [[1.0, 0.2], [3.0, 1.0]]
     frames[:, 1] = [[4.0, 0.5], [4.0, 0.5]]      # the largest ROI: normalises to 1
-    v = mdmo_pool(frames, lam=None)
+    v = mdmo_pool(frames, lam=None, angle="linear")
     expected = np.arctan2(np.sin(0.2) + 3 * np.sin(1.0), np.cos(0.2) + 3 * np.cos(1.0))
     assert v[1] == pytest.approx(expected)
     theta_weighted = (0.2 * 0.2 + 1.0 * 1.0) / 1.2          # the pitfall: weights from theta
@@ -171,7 +199,7 @@ def test_frames_are_averaged_with_rho_weights_never_theta():
 def test_frame_average_handles_the_angle_wrap():
     frames = np.zeros((2, 36, 2))
     frames[:, 0] = [[1.0, 0.1], [1.0, TWO_PI - 0.1]]
-    v = mdmo_pool(frames, lam=None)
+    v = mdmo_pool(frames, lam=None, angle="linear")
     assert angle_diff(v[1], 0.0) < 1e-12
     assert 0 <= v[1] < TWO_PI
 
@@ -179,16 +207,17 @@ def test_frame_average_handles_the_angle_wrap():
 def test_lambda_weights_magnitudes_and_angles():
     rng = np.random.default_rng(1)
     frames = np.stack([rng.random((6, 36)), rng.random((6, 36)) * TWO_PI], axis=-1)
-    raw = mdmo_pool(frames, lam=None)
+    raw = mdmo_pool(frames, lam=None, angle="linear")
     assert raw[0::2].max() == pytest.approx(1.0)
     for lam in (0.0, 0.3, 0.9, 1.0):
-        v = mdmo_pool(frames, lam=lam)
+        v = mdmo_pool(frames, lam=lam, angle="linear")
         np.testing.assert_allclose(v[0::2], lam * raw[0::2])
         np.testing.assert_allclose(v[1::2], (1 - lam) * raw[1::2])
     # with lam weights the L1 distance is the convex combination of the two parts
-    other = mdmo_pool(frames[::-1] * [1, 0.5], lam=None)
+    other = mdmo_pool(frames[::-1] * [1, 0.5], lam=None, angle="linear")
     lam = 0.9
-    d = np.abs(mdmo_pool(frames, lam=lam) - mdmo_pool(frames[::-1] * [1, 0.5], lam=lam)).sum()
+    d = np.abs(mdmo_pool(frames, lam=lam, angle="linear")
+               - mdmo_pool(frames[::-1] * [1, 0.5], lam=lam, angle="linear")).sum()
     parts = lam * np.abs(raw[0::2] - other[0::2]).sum() + (1 - lam) * np.abs(raw[1::2] - other[1::2]).sum()
     assert d == pytest.approx(parts)
 
@@ -238,9 +267,9 @@ def test_head_motion_does_not_change_the_feature_with_alignment_on():
     noise = np.random.default_rng(0).normal(0, 0.01, (len(steps),) + expr.shape)
     clean = np.stack([s * expr for s in steps]) + noise
     moved = np.stack([s * (expr + head_field()) for s in steps]) + noise
-    a = mdmo(clean, landmarks=LM, align=True, lam=None)
-    b = mdmo(moved, landmarks=LM, align=True, lam=None)
-    c = mdmo(moved, landmarks=LM, align=False, lam=None)
+    a = mdmo(clean, landmarks=LM, align=True, lam=None, angle="linear")
+    b = mdmo(moved, landmarks=LM, align=True, lam=None, angle="linear")
+    c = mdmo(moved, landmarks=LM, align=False, lam=None, angle="linear")
     moving = a[0::2] > 0.2                          # ROIs with clear motion
     assert moving.sum() >= 8
     assert np.abs(a[0::2] - b[0::2]).max() < 0.03
@@ -251,7 +280,7 @@ def test_head_motion_does_not_change_the_feature_with_alignment_on():
 # --------------------------------------------------------------------------- ground truth
 def test_hand_made_expression_points_where_it_moves():
     expr = expression_field()
-    v = mdmo(np.stack([0.5 * expr, expr]), landmarks=LM, align=False, lam=None)
+    v = mdmo(np.stack([0.5 * expr, expr]), landmarks=LM, align=False, lam=None, angle="linear")
     rho, theta = v[0::2], v[1::2]
     assert theta[roi("lip_corner_R")] == pytest.approx(np.deg2rad(AU12_R), abs=1e-6)
     assert theta[roi("lip_corner_L")] == pytest.approx(np.deg2rad(AU12_L), abs=1e-6)
@@ -288,7 +317,7 @@ def test_real_flow_on_warped_texture_recovers_the_motion_and_ignores_head_motion
         assert float(last.sel(roi=name, quantity="rho")) > 0.3, name
     unaligned = mdmo_frames(textured_clip(expr, head=head_field(angle_deg=1.5, shift=(1.5, -1.0))),
                             landmarks=LM, engine="farneback", cache=False, align=False)
-    a, b, c = (mdmo_pool(m, lam=None) for m in (still, moved, unaligned))
+    a, b, c = (mdmo_pool(m, lam=None, angle="linear") for m in (still, moved, unaligned))
     strong = a[0::2] > 0.3
     assert strong.sum() >= 12
     # stated tolerance with real flow: median over moving ROIs within 6 deg and 0.1 in rho
@@ -360,7 +389,7 @@ def test_landmarks_come_from_arrays_attrs_callables_and_corpora():
 
 
 def test_names_and_transformers():
-    names = mdmo_names()
+    names = mdmo_names(angle="linear")
     assert len(names) == 72 and names[:2] == ["inner_brow_R_rho", "inner_brow_R_theta"]
     expr = expression_field()
     X = []
@@ -368,11 +397,11 @@ def test_names_and_transformers():
         seq = np.stack([0 * expr, (0.5 + 0.1 * k) * (expr if k % 2 else -expr)]).astype(np.float32)
         X.append(xr.DataArray(seq, dims=("time", "component", "y", "x"), coords={"component": ["u", "v"]},
                               attrs={"landmarks": LM.tolist()}))
-    est = MDMO(landmarks="attrs", align=False)
+    est = MDMO(landmarks="attrs", align=False, angle="linear")
     assert clone(est).get_params() == est.get_params()
     F = est.fit_transform(X)
     assert F.shape == (6, 72) and list(est.get_feature_names_out()) == names
-    np.testing.assert_allclose(F[1], mdmo(X[1], landmarks=LM, align=False))
+    np.testing.assert_allclose(F[1], mdmo(X[1], landmarks=LM, align=False, angle="linear"))
     y = np.array([k % 2 for k in range(6)])
     pred = cross_val_predict(make_pipeline(MDMO(landmarks="attrs", align=False), StandardScaler(),
                                            KNeighborsClassifier(1)),
@@ -437,3 +466,24 @@ def test_ground_truth_motion_of_the_synthetic_corpus_lands_in_the_right_rois():
                     assert abs(deg[f"{name}_{side}"] - 270) < 15, (uid, name, side)
                     assert rho[f"{name}_{side}"] > 0.1
             assert rho["lip_corner_R"] < 0.05 and rho["lip_corner_L"] < 0.05
+
+
+def test_circular_angle_encoding_is_the_default_and_keeps_near_directions_close():
+    # ROI 0 moves at 1 deg in one clip and 359 deg in the other: nearly the same direction
+    a, b = np.zeros((2, 36, 2)), np.zeros((2, 36, 2))
+    a[:, 0], b[:, 0] = [1.0, np.deg2rad(1)], [1.0, np.deg2rad(359)]
+    a[:, 1] = b[:, 1] = [0.5, np.deg2rad(180)]
+    lin = [mdmo_pool(f, lam=None, angle="linear") for f in (a, b)]
+    circ = [mdmo_pool(f, lam=None) for f in (a, b)]                       # default
+    assert lin[0].shape == (72,) and circ[0].shape == (108,)
+    assert abs(lin[0][1] - lin[1][1]) > 6.0                                # 358 deg apart as coordinates
+    assert np.abs(circ[0] - circ[1]).max() < 0.04                          # 2 deg apart on the circle
+    np.testing.assert_allclose(circ[0][:6], [1.0, np.cos(np.deg2rad(1)), np.sin(np.deg2rad(1)), 0.5, -1.0, 0.0],
+                               atol=1e-12)
+    assert not circ[0][6:].any()                                           # still ROIs: no direction
+    names = mdmo_names()
+    assert len(names) == 108 and names[:3] == ["inner_brow_R_rho", "inner_brow_R_cos", "inner_brow_R_sin"]
+    est = MDMOFromFrames()
+    assert est.get_params()["angle"] == "circular" and est.fit_transform(np.stack([a, b])).shape == (2, 108)
+    with pytest.raises(ValueError, match="angle"):
+        mdmo_pool(a, angle="degrees")

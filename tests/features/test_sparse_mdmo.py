@@ -270,15 +270,37 @@ def test_test_clips_are_coded_independently_of_each_other():
     assert not np.allclose(plain.transform(X[8:]), together)
 
 
-def test_fit_transform_returns_the_learned_training_codes():
+@pytest.mark.parametrize("angle", ["linear", "circular"])
+def test_training_clips_are_coded_like_test_clips(angle):
+    # the classifier must be trained on codes made by the rule that codes test clips:
+    # fit_transform(X) == fit(X).transform(X), not GraphSC's jointly learned codes
     X, _ = mdmo_like_clips(9, 4)
-    est = SparseMDMOFromFrames(n_atoms=12, n_iter=4)
+    est = SparseMDMOFromFrames(n_atoms=12, n_iter=4, angle=angle)
     F = est.fit_transform(X)
-    expected = np.vstack([np.abs(est.train_codes_[:, 4 * i:4 * i + 4]).max(1) for i in range(9)])
-    np.testing.assert_allclose(F, expected)
-    G = est.transform(X)
-    assert G.shape == F.shape
-    assert np.corrcoef(F.ravel(), G.ravel())[0, 1] > 0.9     # close, not identical (module docs)
+    np.testing.assert_array_equal(F, clone(est).fit(X).transform(X))
+    np.testing.assert_array_equal(F, est.transform(X))
+    joint = np.vstack([np.abs(est.train_codes_[:, 4 * i:4 * i + 4]).max(1) for i in range(9)])
+    assert not np.allclose(F, joint)                          # the joint codes are not what is returned
+    assert est.sparsity_ == pytest.approx(np.mean(est.codes(est.train_atoms_) != 0))
+    assert 0 <= est.graph_sparsity_ <= 1
+
+
+def test_circular_angle_encoding_of_the_atoms():
+    atoms = np.zeros((3, 36, 2))
+    atoms[:, 0] = [[1.0, np.deg2rad(1)], [1.0, np.deg2rad(359)], [1.0, np.deg2rad(180)]]
+    lin = atom_vectors(atoms, lam=0.5, angle="linear")
+    circ = atom_vectors(atoms, lam=0.5, angle="circular")
+    assert lin.shape == (3, 72) and circ.shape == (3, 108)
+    # 1 deg and 359 deg: far apart as linear coordinates, close on the circle
+    assert abs(lin[0, 1] - lin[1, 1]) > 1.5
+    assert np.abs(circ[0] - circ[1]).sum() < 0.02
+    assert np.abs(circ[0] - circ[2]).sum() > 0.9
+    np.testing.assert_allclose(circ[2, :3], [0.5, -0.5, 0.0], atol=1e-12)
+    assert not circ[:, 3:].any()                              # no motion: no direction
+    est = SparseMDMOFromFrames(n_atoms=8, n_iter=3, angle="circular").fit(mdmo_like_clips(6, 4)[0])
+    assert est.dictionary_.shape == (108, 8)
+    with pytest.raises(ValueError, match="angle"):
+        SparseMDMOFromFrames(angle="polar").fit(mdmo_like_clips(6, 4)[0])
 
 
 def test_pooling_options_feature_names_and_input_forms():

@@ -100,3 +100,38 @@ def test_bad_arguments_name_the_parameter():
         fft_energy(cube, measure="power")
     with pytest.raises(ValueError, match="do not fit"):
         fft_energy(cube, blocks=(30, 3))
+
+
+def test_the_documented_default_window_is_default_window():
+    # the docstring quoted 61 frames at 200 fps while default_window gives 121
+    doc = " ".join(fft_energy.__doc__.split())
+    assert f"{default_window(200)} frames at 200 fps" in doc and f"{default_window(30)} at 30 fps" in doc
+    cube = make_cube(np.random.default_rng(0).random((30, 12, 12)) * 50 + 100, fps=30)
+    assert fft_energy(cube, blocks=(2, 2)).attrs["window"] == default_window(30) == 21
+
+
+def test_li2018_variant_is_the_plain_amplitude_method_without_taper():
+    from mer_lab.spotting.fft_apex import VARIANTS
+
+    assert VARIANTS["li2018"] == {"taper": "none", "static": True, "measure": "amplitude", "normalise": False}
+    t = np.arange(60)[:, None, None]
+    rng = np.random.default_rng(1)
+    frames = np.full((60, 24, 24), 100.0) + rng.normal(0, 1, (60, 24, 24))
+    frames[:, 8:16, 8:16] += 60 * np.exp(-0.5 * ((t - 31) / 2) ** 2)
+    cube = make_cube(frames, fps=30)
+    plain = fft_energy(cube, blocks=(3, 3), variant="li2018")
+    explicit = fft_energy(cube, blocks=(3, 3), taper="none", static=True, measure="amplitude", normalise=False)
+    np.testing.assert_allclose(plain.values, explicit.values)
+    assert plain.attrs["variant"] == "li2018" and plain.attrs["measure"] == "amplitude"
+    assert plain.attrs["taper"] == "none" and plain.attrs["static"] and not plain.attrs["normalise"]
+    assert not np.allclose(plain.values, fft_energy(cube, blocks=(3, 3)).values)
+    # an explicit setting overrides the variant's
+    assert fft_energy(cube, blocks=(3, 3), variant="li2018", taper="hann").attrs["taper"] == "hann"
+    # both variants find the brief change (the plain one has a flat top as wide as the window
+    # minus the movement, so its apex is only within that plateau)
+    apex_doc, _ = fft_apex(cube, blocks=(3, 3))
+    apex_li, curve = fft_apex(cube, blocks=(3, 3), variant="li2018")
+    assert abs(apex_doc - 31) <= 1
+    assert abs(apex_li - 31) <= default_window(30) // 2
+    with pytest.raises(ValueError, match="variant"):
+        fft_energy(cube, variant="li")
