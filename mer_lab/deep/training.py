@@ -179,7 +179,7 @@ def fit_folds(model: str, X, y, folds, *, n_classes: int | None = None, groups=N
               batch_size=None, weight_decay=None, select: str = "recipe", val_fraction: float = 0.2,
               seed: int = 0, fold_batch: int | None = None, record_test: bool = False,
               init_state: dict | None = None, model_kwargs: dict | None = None, progress: bool = False,
-              n_threads: int | None = None) -> FoldFit:
+              n_threads: int | None = None, fold_ids=None) -> FoldFit:
     """Train one network per fold, all folds together, and predict each fold's test rows.
 
     Parameters
@@ -212,6 +212,9 @@ def fit_folds(model: str, X, y, folds, *, n_classes: int | None = None, groups=N
     init_state : dict, optional
         A ``folds=1`` state dict to start every fold from (transfer learning); its
         standardisation buffers are kept.
+    fold_ids : sequence of int, optional
+        The numbers seeding each fold's mini-batch order (default its position); give
+        fold i alone ``fold_ids=[i]`` to retrain it exactly as in a joint run.
 
     Returns
     -------
@@ -240,7 +243,10 @@ def fit_folds(model: str, X, y, folds, *, n_classes: int | None = None, groups=N
             raise ValueError(f"fold {i}: its training rows hold a single class ({int(y[tr][0])}); a classifier "
                              "needs at least two")
     channels = X.shape[1]
-    rngs = [np.random.default_rng([int(seed), i]) for i in range(len(folds))]
+    ids = list(range(len(folds))) if fold_ids is None else [int(i) for i in fold_ids]
+    if len(ids) != len(folds):
+        raise ValueError(f"fold_ids must give one number per fold ({len(folds)}), got {len(ids)}")
+    rngs = [np.random.default_rng([int(seed), i]) for i in ids]
     fit_rows, sel_rows = [], []
     for i, (tr, te) in enumerate(folds):
         if select == "inner":
