@@ -210,8 +210,9 @@ def fit_folds(model: str, X, y, folds, *, n_classes: int | None = None, groups=N
         Keep every epoch's test probabilities (for learning curves and for measuring
         test-fold selection from one run).
     init_state : dict, optional
-        A ``folds=1`` state dict to start every fold from (transfer learning); its
-        standardisation buffers are kept.
+        A ``folds=1`` state dict to start every fold from (transfer learning). Tensors
+        whose shape differs (an output layer for another number of classes) keep their
+        fresh initial values; the input standardisation is fitted on the fold's own rows.
     fold_ids : sequence of int, optional
         The numbers seeding each fold's mini-batch order (default its position); give
         fold i alone ``fold_ids=[i]`` to retrain it exactly as in a joint run.
@@ -293,13 +294,15 @@ def _train_chunk(name, Xt, yt, n_classes, members, folds, fit_rows, sel_rows, rn
     F = len(members)
     torch.manual_seed(int(seed))
     net = build_model(name, n_classes, channels=channels, folds=F, seed=seed, **model_kwargs)
-    if init_state is not None:
-        net.load_state_dict(tile_state(init_state, F))
-    else:
-        with torch.no_grad():
-            for j, i in enumerate(members):
-                net.standardise.mean[j], net.standardise.scale[j] = _fit_stats(Xt, torch.as_tensor(fit_rows[i]),
-                                                                                channels)
+    with torch.no_grad():
+        for j, i in enumerate(members):
+            net.standardise.mean[j], net.standardise.scale[j] = _fit_stats(Xt, torch.as_tensor(fit_rows[i]),
+                                                                            channels)
+    if init_state is not None:  # transfer: start from these weights; standardise on this fold's rows
+        own = net.state_dict()
+        start = {k: v for k, v in tile_state(init_state, F).items()
+                 if not k.startswith("standardise.") and k in own and own[k].shape == v.shape}
+        net.load_state_dict(start, strict=False)
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     streams = [_Stream(fit_rows[i], rngs[i]) for i in members]
     test_idx, _m = _pad([folds[i][1] for i in members])

@@ -258,3 +258,18 @@ def test_registered_methods_train_their_network_under_loso():
     assert res.config["classifier"] == "ststnet" and res.config["search_stats"]["fold_batched"] == 1
     s, b = res.scores(), res.baseline()
     assert s["uf1"] >= b["uf1"] + 0.3 and s["accuracy"] >= b["accuracy"] + 0.25
+
+
+def test_fine_tuning_starts_from_the_source_weights_and_refits_the_head_and_scaling():
+    from mer_lab.deep.transfer import fine_tune, pretrain
+
+    X, y, _g = _maps(n_subjects=2, per=6)
+    src = pretrain(X, y, size=SIZE, epochs=3, n_threads=1)
+    Xt = X[y < 2] * 3.0 + 1.0                        # another "dataset": two classes, other scale
+    tuned = fine_tune(src, epochs=1, lr=1e-12).fit(Xt, y[y < 2])
+    a, b = src.network_.state_dict(), tuned.network_.state_dict()
+    torch.testing.assert_close(a["conv.weight"], b["conv.weight"], atol=1e-8, rtol=0)
+    assert b["fc.weight"].shape[-1] == 2 and a["fc.weight"].shape[-1] == 3
+    assert not torch.allclose(a["standardise.mean"], b["standardise.mean"])   # fitted on the target's rows
+    with pytest.raises(ValueError, match="fitted DeepClassifier"):
+        fine_tune(DeepClassifier("ststnet"))
