@@ -56,7 +56,8 @@ def fine_tune(source: DeepClassifier, **params) -> DeepClassifier:
 
 
 def transfer_experiment(source, target, *, model: str = "ststnet", epochs: int = 30, pretrain_epochs: int = 60,
-                        lr: float | None = None, seeds=(0,), n_threads: int | None = 1) -> pd.DataFrame:
+                        lr: float | None = None, seeds=(0,), n_threads: int | None = 1, size: int = 28,
+                        batch_size: int | None = None) -> pd.DataFrame:
     """LOSO UF1/UAR on the target: from scratch versus fine-tuned from the source.
 
     Parameters
@@ -69,6 +70,8 @@ def transfer_experiment(source, target, *, model: str = "ststnet", epochs: int =
         Training epochs on the target, the same for both arms.
     pretrain_epochs : int
         Epochs on the source.
+    lr, batch_size, size, n_threads
+        Passed to :class:`DeepClassifier` (both arms and the pre-training).
 
     Returns
     -------
@@ -83,9 +86,10 @@ def transfer_experiment(source, target, *, model: str = "ststnet", epochs: int =
     truth = np.concatenate([np.asarray(yt)[te] for _tr, te in folds])
     rows = []
     for seed in seeds:
-        src = pretrain(Xs, ys, model=model, epochs=pretrain_epochs, random_state=seed, n_threads=n_threads)
-        arms = {"scratch": DeepClassifier(model, epochs=epochs, lr=lr, random_state=seed, n_threads=n_threads),
-                "fine-tuned": fine_tune(src, epochs=epochs, lr=lr)}
+        common = dict(size=size, batch_size=batch_size, n_threads=n_threads, random_state=seed)
+        src = pretrain(Xs, ys, model=model, epochs=pretrain_epochs, **common)
+        arms = {"scratch": DeepClassifier(model, epochs=epochs, lr=lr, **common),
+                "fine-tuned": fine_tune(src, epochs=epochs, lr=lr, batch_size=batch_size)}
         for arm, clf in arms.items():
             pred = np.concatenate(clf.fit_predict_folds(Xt, yt, folds, groups=gt))
             s = scores(truth, pred)

@@ -170,8 +170,9 @@ source = make_corpus(n_subjects=6, clips_per_subject=6, size=48, classes=CLASSES
 Xs, ls, _gs = network_inputs(source, "ststnet", engine="farneback")
 Xs = resize_maps(Xs.reshape(len(Xs), 3, 28, 28), SIZE) * (SIZE / 28)
 ys = np.searchsorted(classes, ls)
-table = transfer_experiment((Xs, ys), (X, y, subjects), epochs=5, pretrain_epochs=EPOCHS, seeds=(0,))
-table.assign(size=SIZE)
+table = transfer_experiment((Xs, ys), (X, y, subjects), epochs=5, pretrain_epochs=EPOCHS, seeds=(0, 1),
+                            size=SIZE, batch_size=32)
+table
 
 # %% [markdown]
 # ## 7. Try it: epochs and learning rate
