@@ -273,3 +273,13 @@ def test_fine_tuning_starts_from_the_source_weights_and_refits_the_head_and_scal
     assert not torch.allclose(a["standardise.mean"], b["standardise.mean"])   # fitted on the target's rows
     with pytest.raises(ValueError, match="fitted DeepClassifier"):
         fine_tune(DeepClassifier("ststnet"))
+
+
+def test_methods_with_a_network_train_it_whatever_feature_classifier_is_asked():
+    from mer_lab.methods import own_classifier
+
+    assert own_classifier("ststnet", "svm_poly", None) == ("ststnet", None)
+    # a feature classifier's parameters are dropped, the network's own are kept
+    assert own_classifier("ststnet", "svm_linear", {"C": 1.0, "epochs": 7}) == ("ststnet", {"epochs": 7})
+    assert own_classifier("off_apexnet", "ststnet", {"epochs": 3}) == ("ststnet", {"epochs": 3})
+    assert own_classifier("hoof", "knn", {"n_neighbors": 1}) == ("knn", {"n_neighbors": 1})
