@@ -283,3 +283,27 @@ def test_methods_with_a_network_train_it_whatever_feature_classifier_is_asked():
     assert own_classifier("ststnet", "svm_linear", {"C": 1.0, "epochs": 7}) == ("ststnet", {"epochs": 7})
     assert own_classifier("off_apexnet", "ststnet", {"epochs": 3}) == ("ststnet", {"epochs": 3})
     assert own_classifier("hoof", "knn", {"n_neighbors": 1}) == ("knn", {"n_neighbors": 1})
+
+
+def test_ststnet_runs_on_precomputed_flow_images(tmp_path):
+    """The MEGC composite as published: flow images (u, v, strain) -> STSTNet's maps."""
+    import importlib.util
+    from pathlib import Path
+
+    from mer_lab.datasets import load_flow_images
+    from mer_lab.evaluation.experiment import compute_features
+
+    spec = importlib.util.spec_from_file_location("dataset_fixtures_deep",
+                                                  Path(__file__).parents[1] / "datasets" / "fixtures.py")
+    fx = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fx)
+    t = fx.make_megc_flow_images(tmp_path, layout="table")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        corpus = load_flow_images(t.root, label_map="megc2019")
+    X, _names = compute_features(corpus, "ststnet", cache=False, progress=False)
+    assert X.shape == (len(corpus), 3 * 28 * 28) and np.isfinite(X).all()
+    strain = X.reshape(len(X), 3, 28, 28)[:, 2]
+    assert strain.min() >= 0 and strain.max() <= 1.0 + 1e-6          # the images' strain channel, as given
+    X2, _ = compute_features(corpus, "off_apexnet", cache=False, progress=False)
+    np.testing.assert_allclose(X2.reshape(len(X), 2, 28, 28), X.reshape(len(X), 3, 28, 28)[:, :2])
