@@ -13,7 +13,10 @@ machine; ``--quick`` times a few epochs and extrapolates). Prints
 4. on the synthetic MEGC-like composite (three synthetic databases, classes mapped to
    negative / positive / surprise, onset -> apex Farneback flow): UF1 and UAR of STSTNet
    with honest training (the recipe's last epoch; inner validation on training subjects)
-   against test-fold selection (each subject's best epoch on its own test clips).
+   against test-fold selection (each subject's best epoch on its own test clips);
+5. transfer: STSTNet pre-trained on one synthetic corpus (seed 7) and fine-tuned on
+   another (seed 0), against training from scratch, LOSO UF1/UAR on the target after 3
+   and 10 target epochs, three seeds.
 """
 
 from __future__ import annotations
@@ -145,6 +148,28 @@ def inflation(args):
     print(f"   {load()}")
 
 
+def transfer(args):
+    from mer_lab.datasets.synthetic import make_corpus
+    from mer_lab.deep.transfer import network_inputs, transfer_experiment
+
+    classes = ["happiness", "surprise", "disgust"]
+    src = make_corpus(n_subjects=8, clips_per_subject=6, size=64, classes=classes, seed=7)
+    tgt = make_corpus(n_subjects=8, clips_per_subject=6, size=64, classes=classes, seed=0)
+    Xs, ls, _ = network_inputs(src, "ststnet")
+    Xt, lt, gt = network_inputs(tgt, "ststnet")
+    names = np.unique(lt)
+    ys, yt = np.searchsorted(names, ls), np.searchsorted(names, lt)
+    print(f"\n== 5. transfer: source {len(Xs)} clips (seed 7), target {len(Xt)} clips / 8 subjects (seed 0); "
+          "STSTNet pre-trained 60 epochs, batch 32")
+    for epochs in (3, 10):
+        tab = transfer_experiment((Xs, ys), (Xt, yt, gt), epochs=epochs, pretrain_epochs=60, seeds=(0, 1, 2),
+                                  batch_size=32, n_threads=args.threads)
+        for arm, part in tab.groupby("arm", sort=False):
+            print(f"   {epochs:2d} target epochs, {arm:10s}: UF1 {part['uf1'].mean():.3f} (+- {part['uf1'].std():.3f})"
+                  f"  UAR {part['uar'].mean():.3f}")
+    print(f"   {load()}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="extrapolate the full LOSO from a few epochs")
@@ -154,13 +179,15 @@ def main(argv=None):
     p.add_argument("--subjects", type=int, default=6, help="subjects per synthetic database (section 4)")
     p.add_argument("--inflation-epochs", type=int, default=100)
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--skip", nargs="*", default=[], choices=["speed", "inflation"])
+    p.add_argument("--skip", nargs="*", default=[], choices=["speed", "inflation", "transfer"])
     args = p.parse_args(argv)
     print(f"== 1. torch {torch.__version__}, {args.threads} thread(s); {load()}")
     if "speed" not in args.skip:
         speed(args)
     if "inflation" not in args.skip:
         inflation(args)
+    if "transfer" not in args.skip:
+        transfer(args)
 
 
 if __name__ == "__main__":
