@@ -28,7 +28,7 @@ $(STAMP_CORE): pyproject.toml | $(PY)
 	touch $@
 
 $(STAMP_DEV): pyproject.toml $(STAMP_CORE)
-	$(PY) -m pip install --quiet -e ".[faces,notebooks,dev]"
+	$(PY) -m pip install --quiet -e ".[faces,notebooks,dev,deep]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 

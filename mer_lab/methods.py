@@ -69,6 +69,7 @@ __all__ = [
     "input_kind",
     "check_input",
     "flow_methods",
+    "own_classifier",
 ]
 
 
@@ -183,6 +184,10 @@ class Method:
     flow_params : dict
         Parameters the method needs on flow images (FDM: ``{"segments": 1}``, as one
         flow field cannot be split in time); :func:`check_input` refuses other values.
+    classifier : str or None
+        A network that the method's output is the input of (``"ststnet"``, ...: a name of
+        :data:`mer_lab.evaluation.classifiers.CLASSIFIERS`); experiments train it
+        instead of a feature classifier (:func:`own_classifier`).
     """
 
     name: str
@@ -202,6 +207,7 @@ class Method:
     version: str = "1"
     inputs: tuple = ("frames",)
     flow_params: dict = field(default_factory=dict)
+    classifier: str | None = None
 
 
 # --------------------------------------------------------------------------- schema pieces
@@ -313,7 +319,51 @@ _FLOW_INPUT = {"hoof": {}, "biwoof": {}, "fdm": {"segments": 1}, "baseline": {}}
 _BUILTIN = [replace(m, inputs=("frames", "flow"), flow_params=_FLOW_INPUT[m.name]) if m.name in _FLOW_INPUT else m
             for m in _BUILTIN]
 
+# Deep networks (mer_lab.deep, optional extra "deep"): the per-sample function builds the
+# network input, the method's classifier is the network.
+_SIZE = Param("size", "int", 28, "side of the square input maps (pixels)", low=8, high=128)
+_DEEP_REF = "thesis 3.2.3; mer_lab.deep (PyTorch, pip install \"mer_lab[deep]\")"
+_BUILTIN += [
+    Method(name="ststnet", title="STSTNet", function="mer_lab.deep.inputs:ststnet_input",
+           defaults={"size": 28, "engine": "tvl1", "align": "none"}, schema=(_SIZE, _ENGINE, _ALIGN),
+           inputs=("frames", "flow"), classifier="ststnet",
+           reference="Liong et al., FG 2019, doi:10.1109/FG.2019.8756567; " + _DEEP_REF),
+    Method(name="off_apexnet", title="OFF-ApexNet", function="mer_lab.deep.inputs:off_apexnet_input",
+           defaults={"size": 28, "engine": "tvl1", "align": "none"}, schema=(_SIZE, _ENGINE, _ALIGN),
+           inputs=("frames", "flow"), classifier="off_apexnet",
+           reference="Gan et al., Signal Processing: Image Communication 2019, doi:10.1016/j.image.2019.02.005; "
+                     + _DEEP_REF),
+    Method(name="cnn3d", title="3D CNN (TIM frames)", function="mer_lab.deep.inputs:frames_input",
+           defaults={"size": 28, "difference": True}, tim=8,
+           schema=(_tim_param(8), _SIZE, Param("difference", "bool", True, "subtract the first frame")),
+           classifier="cnn3d", reference=_DEEP_REF),
+    Method(name="cnn_lstm", title="CNN + LSTM (flow sequence)", function="mer_lab.deep.inputs:flow_sequence_input",
+           defaults={"size": 28, "engine": "farneback"}, tim=8, schema=(_tim_param(8), _SIZE, _ENGINE),
+           classifier="cnn_lstm", reference=_DEEP_REF),
+]
+
 METHODS: dict[str, Method] = {m.name: m for m in _BUILTIN}
+
+
+def own_classifier(method, classifier: str, classifier_params=None) -> tuple[str, dict | None]:
+    """The classifier an experiment trains for a method, and its parameters.
+
+    A method with its own network (:attr:`Method.classifier`, e.g. ``"ststnet"``) is
+    trained with that network unless another network is asked for; the asked
+    classifier's parameters are kept only where the network takes them (so
+    ``classifier_params={"epochs": 20}`` reaches it). Other methods keep ``classifier``.
+    """
+    m = get_method(method)
+    if m.classifier is None:
+        return classifier, classifier_params
+    from .evaluation.classifiers import DEEP_CLASSIFIERS
+
+    if classifier in DEEP_CLASSIFIERS:
+        return classifier, classifier_params
+    keep = {"size", "channels", "epochs", "lr", "batch_size", "weight_decay", "select", "val_fraction",
+            "fold_batch", "n_threads", "progress"}
+    params = {k: v for k, v in dict(classifier_params or {}).items() if k in keep}
+    return m.classifier, (params or None)
 
 
 # --------------------------------------------------------------------------- registry

@@ -158,7 +158,7 @@ def _flow_corpus(tmp_path):
 
 
 def test_registry_says_which_methods_take_flow_images():
-    assert M.flow_methods() == {"hoof": {}, "biwoof": {}, "fdm": {"segments": 1}}
+    assert M.flow_methods() == {"hoof": {}, "biwoof": {}, "fdm": {"segments": 1}, "ststnet": {}, "off_apexnet": {}}
     assert M.METHODS["lbp_top"].inputs == ("frames",) and "flow" not in M.METHODS["mdmo"].inputs
     assert M.METHODS["fdm"].flow_params == {"segments": 1}
     table = M.list_methods()

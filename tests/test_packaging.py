@@ -12,6 +12,7 @@ PIP_TO_CONDA = {
     "opencv-contrib-python-headless": "py-opencv",
     "dlib-bin": "dlib",
     "face-recognition-models": "face_recognition_models",
+    "torch": "pytorch",
 }
 
 
@@ -31,7 +32,7 @@ def _conda_names():
 def test_environment_lists_every_runtime_dependency():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = [*project["dependencies"], *project["optional-dependencies"]["faces"],
-              *project["optional-dependencies"]["notebooks"]]
+              *project["optional-dependencies"]["notebooks"], *project["optional-dependencies"]["deep"]]
     conda = _conda_names()
     missing = [r for r in wanted if PIP_TO_CONDA.get(_name(r), _name(r)) not in conda]
     assert not missing, f"environment.yml lacks {missing}"
@@ -58,3 +59,11 @@ def test_ci_calls_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
     assert "make dashboard" in (ROOT / "README.md").read_text()
+
+
+def test_torch_is_pinned_to_the_cpu_wheel_and_installed_by_make_test():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["optional-dependencies"]["deep"] == ["torch==2.13.0"]
+    assert not any(_name(r) == "torch" for r in project["dependencies"]), "torch must stay optional"
+    assert re.search(r"pytorch==2\.13\.0", (ROOT / "environment.yml").read_text())
+    assert re.search(r'\.\[faces,notebooks,dev,deep\]', (ROOT / "Makefile").read_text())

@@ -31,6 +31,7 @@ __all__ = [
     "make_classifier",
     "default_param_grid",
     "ExtremeLearningMachine",
+    "DEEP_CLASSIFIERS",
 ]
 
 
@@ -199,6 +200,29 @@ CLASSIFIERS: dict[str, tuple] = {
             {"n_hidden": [100, 200, 500], "alpha": [1e-3, 1e-1, 10.0]}, True),
     "majority": (_majority, "majority-class dummy (the thesis's baseline)", {}, False),
 }
+
+
+def _deep(model):
+    def factory(**p):
+        from ..deep.estimators import DeepClassifier  # needs the optional extra "deep" (PyTorch)
+
+        return DeepClassifier(model=model, **p)
+
+    return factory
+
+
+# The networks of mer_lab.deep (PyTorch, optional extra "deep"): fixed training recipes,
+# no search grid; fold-batched under the protocols (DeepClassifier.fit_predict_folds).
+CLASSIFIERS.update({
+    "ststnet": (_deep("ststnet"), "STSTNet on u, v, strain maps (mer_lab.deep; needs mer_lab[deep])", {}, True),
+    "off_apexnet": (_deep("off_apexnet"), "OFF-ApexNet on u, v maps (mer_lab.deep; needs mer_lab[deep])", {},
+                    True),
+    "cnn3d": (_deep("cnn3d"), "small 3D CNN on frame or flow sequences (mer_lab.deep; needs mer_lab[deep])", {},
+              True),
+    "cnn_lstm": (_deep("cnn_lstm"), "CNN + LSTM on per-frame flow (mer_lab.deep; needs mer_lab[deep])", {}, True),
+})
+#: Classifiers that are networks of mer_lab.deep.
+DEEP_CLASSIFIERS = ("ststnet", "off_apexnet", "cnn3d", "cnn_lstm")
 
 
 def make_classifier(name: str, *, random_state=None, **params):

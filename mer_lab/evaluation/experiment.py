@@ -636,6 +636,10 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
     resolved = {} if external else method_params(m, dataset=dataset_key, **dict(params or {}))
     if m.function is None:  # the majority baseline
         classifier, search, classifier_params = "majority", "none", None
+    elif m.classifier is not None:  # a network's input: train the network (mer_lab.deep)
+        from ..methods import own_classifier
+
+        classifier, classifier_params = own_classifier(m, classifier, classifier_params)
     if features is None:
         if feature_source is not None:
             raise ValueError("feature_source describes precomputed features; pass it with features=(X, names)")

@@ -534,12 +534,26 @@ def poly_grid_predictions(X, y_codes, requests, *, grid="thesis", preprocessing:
 
 def estimator_grid_predictions(X, y_codes, requests, *, classifier: str, settings: Sequence[Mapping],
                                preprocessing: str = "standard", fold_transformer=None, n_jobs: int = 1,
-                               progress: bool = False, client=None, random_state=0):
+                               progress: bool = False, client=None, random_state=0, groups=None):
     """Like :func:`poly_grid_predictions` for any classifier of :func:`make_classifier`
-    and a list of parameter settings (one fit per setting and training set)."""
+    and a list of parameter settings (one fit per setting and training set).
+
+    A classifier with ``fit_predict_folds`` (the networks of :mod:`mer_lab.deep`) trains
+    all requests together in one call when there is one setting, no preprocessing and
+    no fold stage; ``groups`` (subjects) reach its inner validation split."""
     X = np.asarray(X, dtype=np.float64)
     y_codes = np.asarray(y_codes, dtype=np.int64)
     _check_requests(X, y_codes, requests)
+    if len(settings) == 1 and fold_transformer is None and preprocessing == "none":
+        est = make_classifier(classifier, random_state=random_state, **dict(settings[0]))
+        if hasattr(est, "fit_predict_folds"):
+            if progress and hasattr(est, "progress"):
+                est.set_params(progress=True)
+            preds = est.fit_predict_folds(X, y_codes, [(np.asarray(tr), np.asarray(te)) for tr, te in requests],
+                                          groups=groups)
+            stats = {"fits": len(requests), "reused": 0, "training_sets": len(requests), "settings": 1,
+                     "fold_batched": 1}
+            return [np.asarray(p, dtype=np.int16)[None, :] for p in preds], stats
     unique = _dedupe(requests)
     tasks = [(X, y_codes, train, test, classifier, list(settings), preprocessing, fold_transformer, random_state)
              for train, test, _m, _t in unique]
@@ -760,7 +774,7 @@ def search_predict(X, y, *, groups, folds, classifier: str = "svm_poly", search:
                                              collapse=collapse, **common)
     else:
         preds, stats = estimator_grid_predictions(X, y_codes, requests, classifier=classifier, settings=rows,
-                                                  random_state=seed, **common)
+                                                  random_state=seed, groups=groups, **common)
 
     n = len(y)
     n_set = len(rows)

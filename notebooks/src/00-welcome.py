@@ -40,7 +40,8 @@
 #    - *classification and evaluation*: an SVM with a grid search, evaluated so that no
 #      person is in both the training and the test data — chapters 7 and 8.
 #
-# Chapter 10 runs the thesis's comparison of LBP-TOP, MDMO and Sparse MDMO.
+# Chapter 10 runs the thesis's comparison of LBP-TOP, MDMO and Sparse MDMO; chapter 11
+# goes on to the deep models of section 3.2.3.
 
 # %% [markdown]
 # ## How to use the course
@@ -57,6 +58,7 @@
 # | 8 | `08-metrics` | accuracy vs macro F1 under class imbalance |
 # | 9 | `09-spotting` | find MEs in long videos |
 # | 10 | `10-compare` | the thesis's Table 3 experiment |
+# | 11 | `11-deep-learning` | from a linear model to STSTNet on flow, saliency, test-fold leakage, transfer (needs `mer_lab[deep]`) |
 #
 # Every notebook runs top to bottom on the **built-in synthetic corpus**: procedural
 # faces (no photographs of anyone) making action-unit movements of known size, with
