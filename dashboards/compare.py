@@ -171,6 +171,9 @@ def _dataset_options() -> pd.DataFrame:
     return _DATASETS[0]
 
 
+FramePosition = hv.streams.Stream.define("FramePosition", position=0)
+
+
 class Cancelled(Exception):
     """A comparison stopped by the user."""
 
@@ -216,6 +219,7 @@ class CompareApp(pn.viewable.Viewer):
         self._loaded = False
         self._served = False
         self.setting_widgets: dict = {}
+        self._frame_watcher = None
         self.mapping_table = None
 
         # -- comparison state shown while it runs
@@ -630,7 +634,10 @@ class CompareApp(pn.viewable.Viewer):
         slider.param.update(start=0, end=max(n - 1, 1), value=min(slider.value, n - 1))
         with param.edit_constant(slider):
             slider.value_throttled = slider.value
-        stream = hv.streams.Params(self.frame_slider, ["value_throttled"], rename={"value_throttled": "position"})
+        stream = FramePosition(position=slider.value)
+        if self._frame_watcher is not None:
+            slider.param.unwatch(self._frame_watcher)
+        self._frame_watcher = slider.param.watch(lambda e: stream.event(position=e.new), "value_throttled")
 
         def position_of(position):
             return min(int(self.frame_slider.value if position is None else position), n - 1)
@@ -643,12 +650,13 @@ class CompareApp(pn.viewable.Viewer):
             color="black", line_width=2), streams=[stream])
         curve_with_marker = curve * marker  # the marker moves in place; the curve is sent once
         flow = viz.flow_field(view["flow"], title="onset to apex flow", width=240)
-        return pn.Column(
-            # one pane per panel: a flex box wraps them at any width (a grid of plots would not)
-            pn.FlexBox(_plot(frame), *[_plot(panel) for panel in flow]),
-            _plot(curve_with_marker),
-            pn.pane.Markdown("Black line: the frame shown above. Dashed: onset (green), apex (red), offset (grey)."),
-            sizing_mode="stretch_width")
+        # a flat list for the page's (stretching) column: one pane per panel in a flex box that
+        # wraps at any width (a grid of plots, or a nested stretching column, collapses them)
+        return [pn.Row(pn.pane.HoloViews(frame), pn.pane.HoloViews(flow[0])),
+                pn.Row(pn.pane.HoloViews(flow[1])),
+                pn.pane.HoloViews(curve_with_marker),
+                pn.pane.Markdown("Black line: the frame shown above. Dashed: onset (green), apex (red), "
+                                 "offset (grey).")]
 
     async def _refresh_sample(self):
         uid = self.sample_pick.value
@@ -661,9 +669,9 @@ class CompareApp(pn.viewable.Viewer):
             view = await asyncio.to_thread(mc.sample_view, choice, uid, engine=engine, align=align)
             shown = self.sample_figures(view)
         except Exception as exc:
-            shown = pn.pane.Alert(f"Cannot show {uid}: {exc}", alert_type="warning")
+            shown = [pn.pane.Alert(f"Cannot show {uid}: {exc}", alert_type="warning")]
         if token == self._tokens["sample"]:
-            self.sample_box.objects = [shown]
+            self.sample_box.objects = shown
 
     # -- widgets and layout ----------------------------------------------------------------------
     def _widget(self, name, kind=None, **kwargs):
@@ -810,7 +818,7 @@ class CompareApp(pn.viewable.Viewer):
                                          sizing_mode="stretch_width")),
             ("Sample browser", pn.Column(pn.FlexBox(self.sample_pick, self.frame_slider, self.frame_tip), self.sample_box,
                                          sizing_mode="stretch_width")),
-            sizing_mode="stretch_width",
+            sizing_mode="stretch_width", dynamic=True,
         )
         self.tabs.param.watch(lambda e: self._refresh_visible_tab(), "active")
         self._on_state()
