@@ -149,7 +149,7 @@ def test_sample_browser_slider_fits_the_clip_and_marks_the_frame(app):
     column = app.sample_figures(view)
     from bokeh.models import Span
 
-    plot = hv.renderer("bokeh").get_plot(column[1].object)  # as the browser holds it
+    plot = hv.renderer("bokeh").get_plot(column[2].object)  # the magnitude curve, as the browser holds it
     frames = view["cube"]["frame"].values
     for position in (3, n - 1):
         # the slider's released value moves the black marker of the same plot to that frame number
