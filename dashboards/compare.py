@@ -92,8 +92,8 @@ HELP = {
     "difficulty": ("Difficulty of the synthetic clips", "How strong the distractors are (head motion, noise, "
                    "lighting changes, weak expressions). Synthetic datasets only."),
     "mapping": ("Emotion classes (class mapping)", "Merge the dataset's emotions into the classes of a paper or "
-                "challenge. Each entry says which classes it keeps on this dataset; mappings that would leave "
-                "fewer than two classes are greyed out (every score would be a meaningless 1.0)."),
+                "challenge. Each entry says how many classes it keeps on this dataset; mappings that would leave "
+                "fewer than two classes are not offered (every score would be a meaningless 1.0)."),
     "protocol": ("Evaluation protocol", "How test clips are kept apart from training: LOSO holds out one "
                  "subject at a time (the standard); LOVO one clip; cross-database trains on some databases "
                  "and tests on another (needs a composite dataset)."),
@@ -527,8 +527,10 @@ class CompareApp(pn.viewable.Viewer):
         widget = getattr(self, "_mapping_widget", None)
         note = getattr(self, "_mapping_note", None)
         if widget is not None:
-            widget.options = {self.mapping_label(row): row["mapping"] for _, row in table.iterrows()}
-            widget.disabled_options = table.loc[~table["fits"], "mapping"].tolist()
+            # only the mappings that keep at least two classes are offered; the note below the
+            # list names the others and what they would keep
+            widget.options = {self.mapping_label(row): row["mapping"] for _, row in table.iterrows()
+                              if row["fits"] or row["mapping"] == self.mapping}
         if self.mapping not in set(table.loc[table["fits"], "mapping"]):
             unfit = table.set_index("mapping").loc[self.mapping]
             if self._served:
@@ -536,6 +538,8 @@ class CompareApp(pn.viewable.Viewer):
                     f"The class mapping {self.mapping} keeps {unfit['n_classes']} class(es) of {self.dataset}: "
                     "back to the dataset's own classes.", duration=6000)
             self.mapping = "native"
+            if widget is not None:
+                widget.options = {k: v for k, v in widget.options.items() if v in set(table.loc[table["fits"], "mapping"])}
         if note is not None:
             note.object = self.mapping_note()
 
@@ -560,7 +564,7 @@ class CompareApp(pn.viewable.Viewer):
         text = f"Keeps {row['n_samples']} clips in {row['n_classes']} classes: {', '.join(row['classes'])}."
         unfit = [f"{m} ({', '.join(r['classes']) or 'nothing'})" for m, r in rows.iterrows() if not r["fits"]]
         if unfit:
-            text += f" Greyed out, fewer than two classes left: {'; '.join(unfit)}."
+            text += f" Not offered, fewer than two classes left: {'; '.join(unfit)}."
         return text
 
     def _token(self, key: str) -> int:

@@ -76,25 +76,25 @@ def test_csv_download_holds_the_shown_table(app):
     assert csv.to_numpy() == pytest.approx(shown.to_numpy())
 
 
-def test_unfit_mappings_are_greyed_out_and_refused(app):
+def test_unfit_mappings_are_not_offered(app):
     app.__panel__()
     import asyncio
 
     asyncio.run(app._refresh_mappings())
     widget = app._mapping_widget
-    assert widget.disabled_options == ["smic_3"]  # leaves only "surprise" of the synthetic classes
+    # smic_3 leaves only "surprise" of the synthetic classes: not offered
+    assert sorted(widget.options.values()) == ["casme2_5", "megc2019", "native", "samm_5"]
     label = next(k for k, v in widget.options.items() if v == "megc2019")
     assert label == "megc2019: 3 classes"
     app.mapping = "megc2019"
     assert "3 classes: negative, positive, surprise" in app._mapping_note.object
-    assert "smic_3 (surprise)" in app._mapping_note.object  # why it is greyed out
-    with pytest.raises(ValueError, match="disabled option"):
-        widget.value = "smic_3"
+    assert "Not offered" in app._mapping_note.object
+    assert "smic_3 (surprise)" in app._mapping_note.object  # and why
 
 
 def test_an_unfit_mapping_is_refused_with_a_fix(app):
     app.__panel__()
-    app._mapping_widget.disabled_options = []  # as before the mapping table arrives
+    assert app.mapping_table is None  # as before the mapping table arrives, or from a shared link
     previous = app.result
     app.mapping = "smic_3"  # e.g. from a shared link: refused with a clear message and a fix
     assert "only the class 'surprise'" in app.message
