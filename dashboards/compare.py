@@ -482,18 +482,20 @@ class CompareApp(pn.viewable.Viewer):
         run_id = self._run_id
         self._acknowledge()
         self.progress.value, self.progress.max = 0, max(len(self.methods), 1)
-        loop = asyncio.get_running_loop()
+        doc = pn.state.curdoc
 
         def on_progress(done, total, text):
             if cancel.is_set():
                 raise Cancelled()
 
             def update():
+                # runs in the session's own turn, after anything the comparison's end changed
                 if run_id == self._run_id and self.busy:
                     self.progress.max = max(total, 1)
                     self.progress.value = done
                     self.status.object = f"Computing: {text}"
-            loop.call_soon_threadsafe(update)
+            if doc is not None and done < total:
+                doc.add_next_tick_callback(update)  # thread-safe: Bokeh queues it on the server's loop
 
         try:
             result = await asyncio.to_thread(self.compute, on_progress)
