@@ -391,7 +391,7 @@ class CompareApp(pn.viewable.Viewer):
         r = self.result
         prev = self.previous.scores if self.previous is not None else None
         return viz.score_chart(r.scores if r is not None else None, metric=self.metric,
-                               baseline=r.baseline if r is not None else None, previous=prev, width=380)
+                               baseline=r.baseline if r is not None else None, previous=prev, width=340)
 
     def _per_class_figure(self, data=None):
         r = self.result
@@ -508,10 +508,17 @@ class CompareApp(pn.viewable.Viewer):
                 self._fail(f"{exc}")
         finally:
             if run_id == self._run_id:
-                self.status.object = ""
                 self.busy = False
-                self.progress.visible = False
-                self.cancel_button.visible = False
+                self._settle()
+                if doc is not None:  # again after any change still queued for this session
+                    doc.add_next_tick_callback(self._settle)
+
+    def _settle(self):
+        """The idle look: no progress bar, no Cancel button, no status (unless a run is going)."""
+        if not self.busy:
+            self.status.object = ""
+            self.progress.visible = False
+            self.cancel_button.visible = False
 
     # -- mappings that fit the corpus --------------------------------------------------------
     async def _refresh_mappings(self):
@@ -803,7 +810,7 @@ class CompareApp(pn.viewable.Viewer):
         chart = pn.Column(self._slots["scores"],
                           pn.pane.Markdown("Bars: the score now. Grey diamond: the previous run. Dashed red line: "
                                            "the majority-class baseline (always guessing the most frequent class).",
-                                           width=480, styles={"font-size": "90%"}), width=500)
+                                           width=520, styles={"font-size": "90%"}), width=580)
         table = pn.Column(metric, self.table, pn.Row(csv, figures), width=580)
         self._result_panes = [chart, table]
         per_class = pn.Column(self._slots["per_class"])

@@ -71,7 +71,6 @@ def test_page_compares_offline_and_a_fitting_mapping_changes_classes_and_chart(p
     assert page.evaluate(BASELINE_JS)[0] == pytest.approx(float(before[1]), abs=1e-4)
     # no horizontal scrolling at 1366 x 768
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
-    page.screenshot(path=str(artifacts / "dashboard-1366x768.png"))
 
     # a class-mapping change (5 classes -> MEGC's 3) moves the shown baseline, chart and classes
     page.locator(MAPPING).select_option("megc2019: 3 classes")
@@ -80,6 +79,9 @@ def test_page_compares_offline_and_a_fitting_mapping_changes_classes_and_chart(p
     page.wait_for_function(f"() => Math.abs(({BASELINE_JS})()[0] - {float(after[1])}) < 1e-4", timeout=30_000)
     assert page.get_by_text("3 classes: negative, positive, surprise").count() >= 1
     assert page.get_by_text("What changed").count() >= 1
+    page.get_by_text(re.compile("^Computing")).first.wait_for(state="hidden", timeout=60_000)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.screenshot(path=str(artifacts / "dashboard-1366x768.png"))
 
     # the per-class average apex flow maps: one panel per class of the mapping
     page.locator(".bk-tab", has_text="Apex flow maps").click()
