@@ -417,8 +417,16 @@ class CompareApp(pn.viewable.Viewer):
         """Run an async task on the session's loop when served; right here otherwise (tests)."""
         if self._served:
             pn.state.execute(coroutine_function)
-        else:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
             asyncio.run(coroutine_function())
+            return
+        # a loop already runs in this thread (e.g. a notebook): run to the end in another
+        worker = threading.Thread(target=lambda: asyncio.run(coroutine_function()))
+        worker.start()
+        worker.join()
 
     def _on_change(self, *events):
         """In a served session compute in the background; elsewhere (tests) right away."""

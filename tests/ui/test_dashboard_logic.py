@@ -78,9 +78,7 @@ def test_csv_download_holds_the_shown_table(app):
 
 def test_unfit_mappings_are_not_offered(app):
     app.__panel__()
-    import asyncio
-
-    asyncio.run(app._refresh_mappings())
+    app._launch(app._refresh_mappings)
     widget = app._mapping_widget
     # smic_3 leaves only "surprise" of the synthetic classes: not offered
     assert sorted(widget.options.values()) == ["casme2_5", "megc2019", "native", "samm_5"]
