@@ -24,7 +24,7 @@ import threading
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,8 @@ __all__ = [
     "Comparison",
     "dataset_options",
     "get_corpus",
+    "mapping_options",
+    "check_classes",
     "synthetic_composite",
     "run_method",
     "compare",
@@ -214,6 +216,43 @@ def get_corpus(choice: CorpusChoice):
     return _memo(("corpus", choice), build)
 
 
+def check_classes(corpus, choice: CorpusChoice | None = None):
+    """Refuse a corpus with fewer than two classes: every score would be a perfect 1.0.
+
+    Raises
+    ------
+    ValueError
+        Naming the dataset, the class mapping and the classes left, with what to do.
+    """
+    classes = list(corpus.classes)
+    if len(classes) >= 2:
+        return corpus
+    what = f"{choice.dataset!r} with the class mapping {choice.mapping!r}" if choice is not None else "this corpus"
+    left = f"only the class {classes[0]!r}" if classes else "no class"
+    raise ValueError(
+        f"{what} leaves {left}: a one-class comparison scores 1.0 for every method and tells nothing. "
+        "Pick a mapping that keeps at least two classes (see mapping_options), or another dataset.")
+
+
+def mapping_options(choice: CorpusChoice) -> pd.DataFrame:
+    """What each class mapping keeps of a corpus: one row per mapping (``native`` first).
+
+    Columns: ``mapping``, ``classes`` (list of the classes left), ``n_classes``,
+    ``n_samples`` and ``fits`` (at least two classes left, so that a comparison means
+    something). Only the samples table is read, never the frames.
+    """
+    from .datasets import CLASS_MAPPINGS
+
+    base = get_corpus(replace(choice, mapping="native"))
+    rows = []
+    for name in ["native", *CLASS_MAPPINGS]:
+        mapped = base if name == "native" else base.map_classes(name)
+        classes = list(mapped.classes) if len(mapped) else []
+        rows.append({"mapping": name, "classes": classes, "n_classes": len(classes), "n_samples": len(mapped),
+                     "fits": len(classes) >= 2})
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- running
 def run_method(choice: CorpusChoice, method: str, *, params: Mapping | None = None, protocol: str = "loso",
                classifier: str = "svm_linear", classifier_params: Mapping | None = None, search: str = "none",
@@ -319,7 +358,8 @@ def compare(choice: CorpusChoice, methods: Sequence[str], *, params: Mapping[str
 
     if not methods:
         raise ValueError("choose at least one method to compare")
-    get_corpus(choice)  # a corpus that cannot be loaded fails here, before any method runs
+    # a corpus that cannot be loaded, or keeps fewer than two classes, fails here, before any method runs
+    check_classes(get_corpus(choice), choice)
     rows, per_class, results, errors, details = [], {}, {}, {}, {}
     baseline = {}
     total = len(methods)
@@ -393,15 +433,24 @@ def class_averages(choice: CorpusChoice, *, engine: str = "farneback"):
                  lambda: class_average_apex_flow(get_corpus(choice), engine=engine))
 
 
-def sample_view(choice: CorpusChoice, uid: str, *, engine: str = "farneback") -> dict:
-    """One clip for the sample browser: its cube, onset->apex flow and magnitude curve."""
+def sample_view(choice: CorpusChoice, uid: str, *, engine: str = "farneback", align: str = "none") -> dict:
+    """One clip for the sample browser: its cube, onset->apex flow and magnitude curve.
+
+    ``align`` (``"none"``, ``"translation"``, ``"affine"``) removes the global (head)
+    motion fitted on each flow first, for the flow and the curve alike.
+    """
     from .features.apex import flow_magnitude_curve
-    from .features.flow import flow_pair
+    from .features.flow import flow_pair, remove_global_motion
+
+    check_choice("align", align, ("none", "translation", "affine"))
 
     def build():
         corpus = get_corpus(choice)
         cube = corpus.cube(uid)
-        return {"cube": cube, "flow": flow_pair(cube, engine=engine),
-                "curve": flow_magnitude_curve(cube, engine=engine, span="clip")}
+        flow = flow_pair(cube, engine=engine)
+        if align != "none":
+            flow = remove_global_motion(flow, model=align)
+        return {"cube": cube, "flow": flow,
+                "curve": flow_magnitude_curve(cube, engine=engine, span="clip", align=align)}
 
-    return _memo(("sample", choice, uid, engine), build)
+    return _memo(("sample", choice, uid, engine, align), build)

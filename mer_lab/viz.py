@@ -6,6 +6,12 @@ is displayed: show the object in a notebook (after ``hv.extension("bokeh")``) or
 in a Panel layout. Axes carry units; images use the row/column convention of the cube
 (``y`` grows downwards, so the y axis is inverted).
 
+Notebooks
+---------
+:func:`setup_notebook`
+    Load the bokeh backend with its JavaScript written into the notebook (plots draw
+    without internet); the first code cell of every course chapter calls it.
+
 Optical flow figures
 --------------------
 :func:`flow_field`
@@ -26,6 +32,9 @@ Clip and comparison figures
 ---------------------------
 :func:`clip_frame`
     One frame of a cube, titled with its frame number and key-frame role.
+:func:`score_chart`
+    One metric of several methods: current scores as bars, the majority baseline as a
+    line, the previous run as faint markers (the dashboard's score chart).
 :func:`score_bars`
     Scores of several methods as grouped bars with the majority baseline marked.
 :func:`per_class_heatmap`
@@ -46,12 +55,14 @@ from ._validate import check_int, check_number
 from .features.flow import as_flow, flow_to_rgb
 
 __all__ = [
+    "setup_notebook",
     "flow_field",
     "flow_colour_wheel",
     "magnitude_over_time",
     "magnitude_frames",
     "class_average_maps",
     "clip_frame",
+    "score_chart",
     "score_bars",
     "per_class_heatmap",
     "confusion_heatmap",
@@ -293,6 +304,82 @@ def clip_frame(cube, position: int, *, width: int = 320) -> hv.Image:
 
 
 _METRIC_LABELS = {"accuracy": "accuracy", "macro_f1": "macro F1", "uf1": "UF1", "uar": "UAR"}
+
+
+def setup_notebook(*, inline: bool = True) -> None:
+    """Load HoloViews' bokeh backend in a notebook so that plots draw without internet.
+
+    ``hv.extension("bokeh")`` alone makes the notebook fetch BokehJS from a CDN: in a
+    classroom or lab without internet, every plot is then blank. With ``inline=True``
+    (the default) the JavaScript and CSS come from the installed bokeh and panel
+    packages and are written into the notebook, so plots also draw in an exported HTML
+    file opened offline. Call it in a notebook's first code cell.
+    """
+    import panel as pn
+
+    pn.config.inline = bool(inline)
+    hv.extension("bokeh", inline=bool(inline), logo=False)
+
+
+METRIC_LABELS = {"accuracy": "accuracy", "macro_f1": "macro F1", "uf1": "UF1 (unweighted F1)",
+                 "uar": "UAR (unweighted average recall)"}
+
+
+def score_chart(scores, *, metric: str = "macro_f1", baseline: dict | None = None, previous=None,
+                width: int = 420, title: str | None = None) -> hv.Overlay:
+    """One metric of several methods: bars now, baseline line, previous run as faint markers.
+
+    Methods are rows (their titles read horizontally); the score axis runs 0-1.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per method (``method``, optionally ``title``, metric columns), as
+        :class:`mer_lab.compare.Comparison` holds.
+    metric : {"accuracy", "macro_f1", "uf1", "uar"}
+    baseline : dict, optional
+        Metric -> the majority-class baseline; drawn as a dashed vertical line.
+    previous : pandas.DataFrame, optional
+        The scores of the previous run; methods found there get a grey diamond at their
+        earlier score.
+
+    Returns
+    -------
+    holoviews.Overlay
+        Always ``Bars * Scatter * HLine`` (an empty scatter, a baseline at 0 drawn
+        transparent when not given), so that a live plot can be updated in place.
+    """
+    if metric not in METRIC_LABELS:
+        raise ValueError(f"metric must be one of {sorted(METRIC_LABELS)}, got {metric!r}")
+    label = METRIC_LABELS[metric]
+    method_dim = hv.Dimension("method", label="method")
+    score_dim = hv.Dimension("score", label=f"{label} (0-1)", range=(0, 1))
+    if scores is None or len(scores) == 0 or metric not in scores.columns:
+        now = pd.DataFrame({"method": pd.Series(dtype=str), "score": pd.Series(dtype=float)})
+    else:
+        names = scores["title"] if "title" in scores.columns else scores["method"]
+        now = pd.DataFrame({"method": names.astype(str).to_numpy(), "score": scores[metric].astype(float).to_numpy()})
+    before = pd.DataFrame({"method": pd.Series(dtype=str), "score": pd.Series(dtype=float)})
+    if previous is not None and len(previous) and metric in previous.columns and len(now):
+        prev = previous.set_index("method")[metric]
+        keys = list(scores["method"])
+        rows = [(n, float(prev[k])) for n, k in zip(now["method"], keys) if k in prev.index]
+        if rows:
+            before = pd.DataFrame(rows, columns=["method", "score"])
+    now = now.iloc[::-1].reset_index(drop=True)  # the first method on top (a y axis grows upwards)
+    height = max(120, 34 * len(now) + 60)
+    bars = hv.Bars(now, kdims=[method_dim], vdims=[score_dim]).opts(
+        invert_axes=True, color="#1f77b4", tools=["hover"], frame_width=width, frame_height=height - 60,
+        framewise=True, xlabel="method", ylabel=f"{label} (0-1)", show_grid=True, default_tools=["save"],
+        title=title or f"{label} per method")
+    marks = hv.Scatter(before, kdims=[method_dim], vdims=[score_dim]).opts(
+        invert_axes=True, color="#555555", alpha=0.45, marker="diamond", size=14, tools=["hover"], framewise=True)
+    value = (baseline or {}).get(metric)
+    shown = value is not None and np.isfinite(value)
+    # with the axes inverted, an HLine is drawn across the score axis: a vertical line
+    base = hv.HLine(float(value) if shown else 0.0).opts(color="#d62728", line_dash="dashed", line_width=2,
+                                                        alpha=1.0 if shown else 0.0)
+    return (bars * marks * base).opts(show_legend=False, framewise=True)
 
 
 def score_bars(scores, *, metrics=("accuracy", "macro_f1"), baseline: dict | None = None,

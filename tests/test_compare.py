@@ -83,3 +83,38 @@ def test_dataset_options_list_synthetic_and_grey_out_missing_real_ones(tmp_path,
 def test_unknown_search_lists_valid_ones():
     with pytest.raises(ValueError, match="nested"):
         mc.run_method(mc.CorpusChoice(**SMALL), "hog_top", search="best")
+
+
+def test_mapping_options_say_what_each_mapping_keeps():
+    choice = mc.CorpusChoice("synthetic", **SMALL)
+    table = mc.mapping_options(choice).set_index("mapping")
+    corpus = mc.get_corpus(choice)
+    assert table.at["native", "classes"] == list(corpus.classes)
+    # the synthetic corpus has the CASME II classes: SMIC's three classes keep only surprise
+    smic = corpus.map_classes("smic_3")
+    assert table.at["smic_3", "classes"] == list(smic.classes) == ["surprise"]
+    assert not table.at["smic_3", "fits"] and table.at["smic_3", "n_samples"] == len(smic)
+    assert table.at["megc2019", "fits"] and table.at["megc2019", "n_classes"] == 3
+
+
+def test_a_one_class_corpus_is_refused_with_the_mapping_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("MER_LAB_CACHE", str(tmp_path))
+    choice = mc.CorpusChoice("synthetic", mapping="smic_3", **SMALL)
+    with pytest.raises(ValueError, match=r"'smic_3' leaves only the class 'surprise'.*at least two classes"):
+        mc.compare(choice, ["baseline"])
+
+
+def test_sample_view_alignment_removes_a_head_shift():
+    choice = mc.CorpusChoice("synthetic", **SMALL)
+    uid = mc.get_corpus(choice).uids[0]
+    plain = mc.sample_view(choice, uid)
+    aligned = mc.sample_view(choice, uid, align="translation")
+    from mer_lab.features.flow import remove_global_motion
+
+    expected = remove_global_motion(plain["flow"], model="translation")
+    assert np.allclose(np.asarray(aligned["flow"]), np.asarray(expected))
+    assert not np.allclose(np.asarray(aligned["flow"]), np.asarray(plain["flow"]))
+    assert aligned["curve"].attrs["align"] == "translation"
+    assert plain["curve"].attrs.get("align", "none") == "none"
+    with pytest.raises(ValueError, match="align"):
+        mc.sample_view(choice, uid, align="rigid")

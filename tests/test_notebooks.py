@@ -67,3 +67,14 @@ def test_notebook_runs(path):
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_plots_load_bokeh_from_the_installed_packages(path):
+    """A CDN-loaded BokehJS leaves every plot blank offline: notebooks call viz.setup_notebook()."""
+    code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    assert "hv.extension(" not in code and "pn.extension(" not in code
+    if "holoviews" in code:
+        first = next("".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+                     if c["cell_type"] == "code" and "holoviews" in "".join(c["source"]))
+        assert "viz.setup_notebook()" in first

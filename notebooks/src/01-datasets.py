@@ -40,7 +40,7 @@ from mer_lab.datasets import datasets_table, load
 from mer_lab.datasets.manifest import load_manifest
 from mer_lab.datasets.synthetic import difficulty_knobs, make_corpus
 
-hv.extension("bokeh")
+viz.setup_notebook()  # BokehJS from the installed packages: plots draw without internet
 
 DATASET = "synthetic"  # or a dataset that datasets_table() shows as "found", e.g. "casme2"
 corpus = load(DATASET)

@@ -36,7 +36,7 @@ from mer_lab.preprocess import (LANDMARK_GROUPS, STABLE_POINTS, crop_face, detec
                                 fit_point_transform, landmarks, register, transform_points)
 from mer_lab import viz
 
-hv.extension("bokeh")
+viz.setup_notebook()  # BokehJS from the installed packages: plots draw without internet
 
 DATASET = "synthetic"  # or a dataset that datasets_table() shows as "found", e.g. "casme2"
 OPTIONS = {"synthetic": dict(drift=4, rotation=3)}  # loader options per dataset: here, a restless head

@@ -32,8 +32,9 @@ from mer_lab.cube import key_frames, make_cube
 from mer_lab.datasets import load
 from mer_lab.datasets.synthetic import make_corpus
 from mer_lab.preprocess.tim import compare_tim_linear, linear_interpolate, tim, tim_weights
+from mer_lab import viz
 
-hv.extension("bokeh")
+viz.setup_notebook()  # BokehJS from the installed packages: plots draw without internet
 
 DATASET = "synthetic"  # or a dataset that datasets_table() shows as "found", e.g. "casme2"
 corpus = load(DATASET)

@@ -29,8 +29,9 @@ from mer_lab.datasets import load
 from mer_lab.datasets.synthetic import make_corpus
 from mer_lab.features.flow import flow_pair
 from mer_lab.preprocess import estimate_landmarks, iir_gain, level_alphas, magnify, register
+from mer_lab import viz
 
-hv.extension("bokeh")
+viz.setup_notebook()  # BokehJS from the installed packages: plots draw without internet
 
 DATASET = "synthetic"  # or a dataset that datasets_table() shows as "found", e.g. "casme2"
 corpus = load(DATASET)

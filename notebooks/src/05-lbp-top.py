@@ -45,8 +45,9 @@ from mer_lab.datasets.synthetic import make_corpus
 from mer_lab.features import hog, lbp
 from mer_lab.preprocess.face import crop_face
 from mer_lab.preprocess.tim import tim
+from mer_lab import viz
 
-hv.extension("bokeh")
+viz.setup_notebook()  # BokehJS from the installed packages: plots draw without internet
 
 DATASET = "synthetic"  # or a dataset that datasets_table() shows as found, e.g. "casme2"
 

@@ -52,7 +52,7 @@ from mer_lab.features import apex as apex_curve, biwoof, fdm, flow, hoof, mdmo, 
 from mer_lab.features.sparse_mdmo import SparseMDMOFromFrames, mdmo_atoms
 from mer_lab.preprocess.face import crop_face
 
-hv.extension("bokeh")
+viz.setup_notebook()  # BokehJS from the installed packages: plots draw without internet
 
 DATASET = "synthetic"  # or a dataset that datasets_table() shows as found, e.g. "casme2"
 ENGINE = "farneback"   # flow engine for the features; "tvl1" is the thesis's standard (slower)

@@ -55,7 +55,7 @@ from mer_lab.evaluation.metrics import baseline_scores, confusion_matrix, scores
 from mer_lab.evaluation.protocols import protocol_folds, run_protocol
 from mer_lab.evaluation.search import poly_grid
 
-hv.extension("bokeh")
+viz.setup_notebook()  # BokehJS from the installed packages: plots draw without internet
 
 DATASET = "synthetic"  # or a dataset that datasets_table() shows as found, e.g. "casme2"
 

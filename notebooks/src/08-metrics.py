@@ -42,7 +42,7 @@ from mer_lab.evaluation.experiment import PUBLISHED, PUBLISHED_MEGC, compute_fea
 from mer_lab.evaluation.metrics import baseline_scores, confusion_matrix, per_class_scores, scores
 from mer_lab.evaluation.protocols import run_protocol
 
-hv.extension("bokeh")
+viz.setup_notebook()  # BokehJS from the installed packages: plots draw without internet
 
 DATASET = "synthetic"  # or a dataset that datasets_table() shows as found, e.g. "casme2"
 

@@ -52,8 +52,9 @@ from mer_lab.spotting import (
     threshold,
 )
 from mer_lab.spotting.cli import long_videos
+from mer_lab import viz
 
-hv.extension("bokeh")
+viz.setup_notebook()  # BokehJS from the installed packages: plots draw without internet
 
 DATASET = "synthetic"  # or a dataset with long videos that the manifest finds: "samm_long", "casme_sq"
 
