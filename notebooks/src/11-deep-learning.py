@@ -40,9 +40,10 @@ from mer_lab.deep.estimators import DeepClassifier
 from mer_lab.deep.models import build_model, count_parameters
 from mer_lab.deep.training import RECIPES, fit_folds
 from mer_lab.deep.transfer import network_inputs, transfer_experiment
+from mer_lab import viz
 from mer_lab.evaluation.metrics import scores
 
-hv.extension("bokeh")
+viz.setup_notebook()  # BokehJS from the installed packages: plots draw without internet
 warnings.simplefilter("ignore")
 torch.set_num_threads(1)
 
