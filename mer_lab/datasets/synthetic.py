@@ -67,6 +67,8 @@ __all__ = [
     "difficulty_knobs",
     "make_corpus",
     "make_long_video",
+    "TWINS",
+    "twin_plan",
 ]
 
 DATASET = "synthetic"
@@ -109,6 +111,92 @@ BALANCES: dict[str, dict[str, int]] = {
     "samm": {"anger": 57, "contempt": 12, "fear": 8, "disgust": 9, "happiness": 26, "others": 26,
              "sadness": 6, "surprise": 15},
 }
+
+# --------------------------------------------------------------------------- dataset twins
+@dataclass(frozen=True)
+class Twin:
+    """What a synthetic twin copies from a real dataset (thesis Tables 1-2)."""
+
+    title: str
+    n_subjects: int
+    counts: dict  # class -> clips (in the dataset's own order)
+    fps: float
+    size: int  # frame side in pixels: the width of the dataset's cropped faces
+    durations: tuple  # range of onset -> offset, seconds
+    pads: tuple  # range of the neutral stretch before the onset and after the offset, seconds
+
+    @property
+    def n_clips(self) -> int:
+        return int(sum(self.counts.values()))
+
+
+# Subjects, classes and fps: thesis Tables 1-2 (CASME II with the coding file's 5-class
+# counts, which its Table 3 baselines use; CASME with its Table 2 counts, 192 of the 195
+# clips). Face sizes: the usual widths of the datasets' cropped faces (CASME II about
+# 280 px, SMIC 190, CASME 150, SAMM 400). Durations: micro-expressions of 0.2-0.5 s
+# (CASME from 0.15 s, SAMM's clips with longer neutral stretches); CASME's clips have
+# little or no neutral lead-in (thesis, 2.3).
+TWINS: dict[str, Twin] = {
+    "casme2": Twin("CASME II", 26, {"others": 99, "disgust": 63, "happiness": 33, "repression": 27, "surprise": 25},
+                   200, 280, (0.2, 0.5), (0.06, 0.16)),
+    "smic": Twin("SMIC-HS", 16, {"negative": 70, "positive": 51, "surprise": 43}, 100, 190, (0.2, 0.5),
+                 (0.06, 0.16)),
+    "casme": Twin("CASME", 19, {"contempt": 3, "disgust": 88, "fear": 2, "happiness": 5, "repression": 40,
+                                "tense": 28, "sadness": 6, "surprise": 20}, 60, 150, (0.15, 0.5), (0.0, 0.05)),
+    "samm": Twin("SAMM", 32, {"anger": 57, "contempt": 12, "fear": 8, "disgust": 9, "happiness": 26, "others": 26,
+                              "sadness": 6, "surprise": 15}, 200, 400, (0.2, 0.5), (0.1, 0.3)),
+}
+
+
+def twin_plan(like: str, scale: float = 1.0) -> dict:
+    """Subjects, class counts, fps and size of the twin of ``like`` at ``scale``.
+
+    The clip count is ``round(scale * n_clips)``, split over the classes in the real
+    proportions (largest remainder) and over ``round(scale * n_subjects)`` subjects.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``like`` (naming the accepted ones), a ``scale`` outside (0, 1],
+        or a scale that leaves a class or a subject without clips (naming the smallest
+        scale that keeps them all).
+    """
+    check_choice("like", like, list(TWINS))
+    twin = TWINS[like]
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not 0 < scale <= 1:
+        raise ValueError(f"scale must be a number in (0, 1] (1 = the real dataset's size), got {describe(scale)}")
+    scale = float(scale)
+    names = list(twin.counts)
+    weights = np.array([twin.counts[n] for n in names], float)
+    n_subjects = int(round(scale * twin.n_subjects))
+    total = int(round(scale * twin.n_clips))
+    counts = _allocate(total, weights / weights.sum()) if total > 0 else np.zeros(len(names), int)
+    if n_subjects < 1 or (counts == 0).any() or total < n_subjects:
+        need = _smallest_scale(twin)
+        empty = [n for n, k in zip(names, counts) if k == 0]
+        what = (f"class {empty[0]!r} (it has {twin.counts[empty[0]]} clips at scale=1)" if empty
+                else "a subject")
+        raise ValueError(f"scale={scale:g} leaves {what} without clips in the {like!r} twin; use a scale "
+                         f"in [{need:.3g}, 1]")
+    return {"like": like, "title": twin.title, "n_subjects": n_subjects,
+            "counts": {n: int(k) for n, k in zip(names, counts)}, "fps": twin.fps, "size": twin.size,
+            "durations": twin.durations, "pads": twin.pads, "scale": scale}
+
+
+def _smallest_scale(twin: Twin) -> float:
+    """The smallest scale (in steps of 0.001) from which on every scale keeps every class and subject."""
+    names = list(twin.counts)
+    weights = np.array([twin.counts[n] for n in names], float)
+    smallest = 1.0
+    for k in range(1000, 0, -1):
+        sc = k / 1000
+        total = int(round(sc * twin.n_clips))
+        n_sub = int(round(sc * twin.n_subjects))
+        if not (total and n_sub >= 1 and total >= n_sub and (_allocate(total, weights / weights.sum()) > 0).all()):
+            break
+        smallest = sc
+    return smallest
+
 
 # --------------------------------------------------------------------------- difficulty
 KNOBS = ("noise", "drift", "rotation", "blink", "flicker", "amplitude", "appearance", "idiosyncrasy")
@@ -702,10 +790,11 @@ def _truth_dataset(face, expressions, profiles, dyn, *, n_frames, fps, first_fra
 
 
 # --------------------------------------------------------------------------- public API
-def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int = 96, fps: float = 100,
-                classes=None, balance="balanced", difficulty="default", noise=None, drift=None, rotation=None,
-                blink=None, flicker=None, amplitude=None, appearance=None, idiosyncrasy=None, seed: int = 0,
-                first_frame: int = 0, cache_clips: int = 64) -> Corpus:
+def make_corpus(*, n_subjects: int | None = None, clips_per_subject: int | None = None, size: int | None = None,
+                fps: float | None = None, classes=None, balance=None, difficulty="default", noise=None, drift=None,
+                rotation=None, blink=None, flicker=None, amplitude=None, appearance=None, idiosyncrasy=None,
+                like: str | None = None, scale: float = 1.0, seed: int = 0, first_frame: int = 0,
+                cache_clips: int = 64) -> Corpus:
     """Build the synthetic micro-expression corpus.
 
     The samples table is built at once (well under a second); clips are rendered when
@@ -715,13 +804,16 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
     Parameters
     ----------
     n_subjects : int
-        Number of subjects ("S01", "S02", ...), each with its own procedural face.
+        Number of subjects ("S01", "S02", ...), each with its own procedural face
+        (default 12).
     clips_per_subject : int
-        Clips per subject; classes are spread over the subjects as evenly as possible.
+        Clips per subject (default 10); classes are spread over the subjects as evenly as
+        possible.
     size : int
-        Frame width and height in pixels (32..1024).
+        Frame width and height in pixels (32..1024; default 96, or the twin's face size).
     fps : float
-        Frames per second (>= 20); clip durations are set in seconds.
+        Frames per second (>= 20; default 100, or the twin's); clip durations are set in
+        seconds.
     classes : list of str, optional
         Emotions to include, from :data:`EMOTIONS`: happiness, surprise, disgust, repression,
         sadness, anger, fear, contempt, negative, positive, others. Default: the CASME II
@@ -737,8 +829,16 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
         (largest remainder), so 247 clips with "casme2" give exactly 99/63/33/27/25.
     difficulty : {"easy", "default", "hard"} or float in [0, 1]
         Sets every distractor knob together (see :func:`difficulty_knobs`).
-    noise, drift, rotation, blink, flicker, amplitude : optional
+    noise, drift, rotation, blink, flicker, amplitude, appearance, idiosyncrasy : optional
         Override one knob (see :func:`difficulty_knobs` for units and ranges).
+    like : {"casme2", "smic", "casme", "samm"}, optional
+        A twin of a real dataset: its subjects, clips per class, fps, face size and clip
+        durations (:data:`TWINS`). ``n_subjects``, ``clips_per_subject``, ``classes`` and
+        ``balance`` then come from the twin (passing them is an error); ``size`` and
+        ``fps`` may still be overridden.
+    scale : float in (0, 1]
+        With ``like``: a smaller copy, ``round(scale * n)`` subjects and clips in the same
+        class proportions. A scale that empties a class or a subject is an error.
     seed : int
         Seed of everything (>= 0).
     first_frame : int
@@ -786,22 +886,46 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
     >>> truth["flow_apex"].dims
     ('component', 'y', 'x')
     """
-    n_subjects = check_int("n_subjects", n_subjects, low=1, high=999)
-    clips_per_subject = check_int("clips_per_subject", clips_per_subject, low=1, high=9999)
-    size = check_int("size", size, low=32, high=1024)
-    fps = check_number("fps", fps, low=20, high=10000)
+    plan = None
+    if like is not None:
+        if not isinstance(like, str):
+            raise ValueError(f"like must be one of {list(TWINS)}, got {describe(like)}")
+        plan = twin_plan(like.strip().lower(), scale)
+        given = [k for k, v in (("n_subjects", n_subjects), ("clips_per_subject", clips_per_subject),
+                                ("classes", classes), ("balance", balance)) if v is not None]
+        if given:
+            raise ValueError(f"like={like!r} sets {', '.join(given)} itself; pass scale= for a smaller copy, "
+                             f"or drop like= to choose them")
+        n_subjects = plan["n_subjects"]
+        size = plan["size"] if size is None else size
+        fps = plan["fps"] if fps is None else fps
+        classes = list(plan["counts"])
+        balance = dict(plan["counts"])
+    elif scale != 1.0:
+        raise ValueError(f"scale applies to a twin only (like= one of {list(TWINS)}), got scale={describe(scale)}")
+    n_subjects = check_int("n_subjects", 12 if n_subjects is None else n_subjects, low=1, high=999)
+    if plan is None:
+        clips_per_subject = check_int("clips_per_subject", 10 if clips_per_subject is None else clips_per_subject,
+                                      low=1, high=9999)
+    size = check_int("size", 96 if size is None else size, low=32, high=1024)
+    fps = check_number("fps", 100 if fps is None else fps, low=20, high=10000)
     seed = check_int("seed", seed, low=0)
     first_frame = check_int("first_frame", first_frame, low=0)
     cache_clips = check_int("cache_clips", cache_clips, low=0)
-    names, weights = _resolve_classes(classes, balance)
+    names, weights = _resolve_classes(classes, "balanced" if balance is None else balance)
+    durations, pads = (plan["durations"], plan["pads"]) if plan else ((0.2, 0.5), (0.06, 0.16))
     knobs = difficulty_knobs(difficulty, noise=noise, drift=drift, rotation=rotation, blink=blink,
                              flicker=flicker, amplitude=amplitude, appearance=appearance, idiosyncrasy=idiosyncrasy)
     label = difficulty if isinstance(difficulty, str) else f"{float(difficulty):g}"
 
     # classes -> samples: exact counts, dealt out to subjects in stripes so that every
     # subject gets a near-proportional mix (LOSO folds then hold every class)
-    total = n_subjects * clips_per_subject
-    counts = _allocate(total, weights)
+    if plan is not None:
+        counts = np.array([plan["counts"][n] for n in names])
+        total = int(counts.sum())
+    else:
+        total = n_subjects * clips_per_subject
+        counts = _allocate(total, weights)
     labels = np.repeat(np.arange(len(names)), counts)
     table_rng = _seed_rng(seed, _TABLE)
     per_subject = [[] for _ in range(n_subjects)]
@@ -815,7 +939,7 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
     own = {n: _defining_aus([n]) if n != "others" else set() for n in names}
     avoid = {n: frozenset(set().union(*(own[o] for o in names if o != n)) - own[n]) for n in names}
     sw = max(2, len(str(n_subjects)))
-    cw = max(3, len(str(clips_per_subject)))
+    cw = max(3, len(str(max(len(p) for p in per_subject))))
     specs = {}
     rows = []
     lo, hi = knobs["amplitude"]
@@ -824,12 +948,12 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
         table_rng.shuffle(mine)
         subject = f"S{s + 1:0{sw}d}"
         style = _subject_style(seed, s, knobs["idiosyncrasy"])
-        for c in range(clips_per_subject):
+        for c in range(len(mine)):
             emotion = names[int(mine[c])]
             rng = _seed_rng(seed, _CLIP, s, c)
             aus = _draw_aus(rng, emotion, others_pool)
             amp = float(rng.uniform(lo, hi))
-            n_frames, onset, apex, offset = _clip_timing(rng, fps, style=style)
+            n_frames, onset, apex, offset = _clip_timing(rng, fps, durations=durations, pads=pads, style=style)
             depth = knobs["appearance"]
             if style is not None:
                 aus = _styled_aus(aus, emotion, style, seed, s, c, others_pool, avoid[emotion])
@@ -848,8 +972,11 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
                                           "n_frames", "fps", "action_units", "amplitude", "difficulty"])
     source = _Source(specs, seed=seed, size=size, fps=fps, first_frame=first_frame, knobs=knobs,
                      difficulty_label=label, cache_clips=cache_clips)
-    info = {"seed": seed, "size": size, "fps": fps, "classes": names, "balance": balance if isinstance(balance, str)
-            else dict(balance), "difficulty": label, **_knob_attrs(knobs)}
+    info = {"seed": seed, "size": size, "fps": fps, "classes": names,
+            "balance": (balance or "balanced") if not isinstance(balance, Mapping) else dict(balance),
+            "difficulty": label, **_knob_attrs(knobs)}
+    if plan is not None:
+        info.update(like=plan["like"], scale=plan["scale"], twin_of=plan["title"])
     return Corpus(samples, loader=source, name=DATASET, truth=source.truth, info=info)
 
 
