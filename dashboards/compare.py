@@ -41,6 +41,10 @@ class CompareApp(pn.viewable.Viewer):
 
     dataset = param.Selector(default="synthetic", objects=["synthetic"], doc="corpus to compare on")
     difficulty = param.Selector(default="default", objects=list(mc.DIFFICULTIES))
+    twin = param.Selector(default="none", objects=["none", "casme2", "smic", "casme", "samm"],
+                          doc="synthetic: a quarter-size twin of a real dataset")
+    appearance = param.Selector(default="auto", objects=["auto", 0.0, 3.0, 6.0, 12.0, 24.0],
+                                doc="synthetic: AU wrinkles and bulges, grey levels (auto: the difficulty's; 0: off)")
     mapping = param.Selector(default="native", objects=["native", *CLASS_MAPPINGS])
     protocol = param.Selector(default="loso", objects=list(PROTOCOLS))
     methods = param.ListSelector(default=DEFAULT_METHODS, objects=METHOD_NAMES)
@@ -74,14 +78,17 @@ class CompareApp(pn.viewable.Viewer):
     # -- settings -> library calls -------------------------------------------------------
     @staticmethod
     def _setting_names():
-        return ["dataset", "difficulty", "mapping", "protocol", "methods", "engine", "align", "tim", "evm_alpha",
+        return ["dataset", "difficulty", "twin", "appearance", "mapping", "protocol", "methods", "engine", "align", "tim", "evm_alpha",
                 "lbp_radius", "lbp_blocks", "mdmo_lambda", "classifier", "C", "search"]
 
     corpus_size = param.Dict(default={}, constant=True,
                              doc="synthetic corpus size (n_subjects, clips_per_subject, size)")
 
     def choice(self) -> mc.CorpusChoice:
-        return mc.CorpusChoice(self.dataset, difficulty=self.difficulty, mapping=self.mapping, **self.corpus_size)
+        synthetic = self.dataset == "synthetic"
+        return mc.CorpusChoice(self.dataset, difficulty=self.difficulty, mapping=self.mapping,
+                               like=self.twin if synthetic and self.twin != "none" else None,
+                               appearance=None if self.appearance == "auto" else self.appearance, **self.corpus_size)
 
     def method_params(self) -> dict:
         r, b, t = self.lbp_radius, self.lbp_blocks, self.tim
@@ -197,7 +204,7 @@ class CompareApp(pn.viewable.Viewer):
             return pn.pane.Markdown("*Pick a compared method.*")
         return _plot(viz.confusion_heatmap(self.result.confusion(method), title=f"Confusion matrix: {method}"))
 
-    @param.depends("dataset", "difficulty", "mapping", "engine")
+    @param.depends("dataset", "difficulty", "twin", "appearance", "mapping", "engine")
     def class_maps_view(self):
         try:
             averages = mc.class_averages(self.choice(), engine=self.engine)
@@ -241,7 +248,7 @@ class CompareApp(pn.viewable.Viewer):
                 return
             sample_pick.options = uids[:200]
             sample_pick.value = uids[0]
-        self.param.watch(refresh_samples, ["dataset", "difficulty", "mapping"])
+        self.param.watch(refresh_samples, ["dataset", "difficulty", "twin", "appearance", "mapping"])
 
         missing = None
         if unusable:
