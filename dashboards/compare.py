@@ -46,7 +46,7 @@ METHODS = list_methods()
 METHOD_NAMES = list(METHODS.index)
 DEFAULT_METHODS = [m for m in ("baseline", "lbp_top", "hoof", "biwoof", "mdmo") if m in METHOD_NAMES]
 CLASSIFIER_NAMES = [c for c in CLASSIFIERS if c != "majority"]
-SETTINGS = ["dataset", "difficulty", "mapping", "protocol", "methods", "engine", "align", "tim", "evm_alpha",
+SETTINGS = ["dataset", "difficulty", "twin", "appearance", "mapping", "protocol", "methods", "engine", "align", "tim", "evm_alpha",
             "lbp_radius", "lbp_blocks", "mdmo_lambda", "classifier", "C", "search"]
 
 # which methods each method setting reaches (see CompareApp.method_params)
@@ -91,6 +91,10 @@ HELP = {
                 "are licensed datasets not found on this machine."),
     "difficulty": ("Difficulty of the synthetic clips", "How strong the distractors are (head motion, noise, "
                    "lighting changes, weak expressions). Synthetic datasets only."),
+    "twin": ("Synthetic twin of a real dataset", "Copy a real dataset's subjects, class balance, frame rate "
+             "and clip lengths (at a quarter of its size) in synthetic clips. 'none': the default corpus."),
+    "appearance": ("Skin appearance changes (grey levels)", "How strongly the expressions also wrinkle, furrow "
+                   "and bulge the skin (what LBP-TOP and HOG see). 0: motion only; auto: the difficulty's level."),
     "mapping": ("Emotion classes (class mapping)", "Merge the dataset's emotions into the classes of a paper or "
                 "challenge. Each entry says how many classes it keeps on this dataset; mappings that would leave "
                 "fewer than two classes are not offered (every score would be a meaningless 1.0)."),
@@ -183,6 +187,10 @@ class CompareApp(pn.viewable.Viewer):
 
     dataset = param.Selector(default="synthetic", objects=["synthetic"], doc="corpus to compare on")
     difficulty = param.Selector(default="default", objects=list(mc.DIFFICULTIES))
+    twin = param.Selector(default="none", objects=["none", "casme2", "smic", "casme", "samm"],
+                          doc="synthetic: a quarter-size twin of a real dataset")
+    appearance = param.Selector(default="auto", objects=["auto", 0.0, 3.0, 6.0, 12.0, 24.0],
+                                doc="synthetic: AU wrinkles and bulges, grey levels (auto: the difficulty's; 0: off)")
     mapping = param.Selector(default="native", objects=["native", *CLASS_MAPPINGS])
     protocol = param.Selector(default="loso", objects=list(PROTOCOLS))
     methods = param.ListSelector(default=DEFAULT_METHODS, objects=METHOD_NAMES)
@@ -268,7 +276,7 @@ class CompareApp(pn.viewable.Viewer):
         self.sample_pick.param.watch(lambda e: self._launch(self._refresh_sample), "value")
 
         self.param.watch(self._on_change, SETTINGS)
-        self.param.watch(self._on_corpus_change, ["dataset", "difficulty", "mapping"])
+        self.param.watch(self._on_corpus_change, ["dataset", "difficulty", "twin", "appearance", "mapping"])
         self.param.watch(self._on_flow_change, ["engine", "align"])
         self.param.watch(self._on_state, ["message", "busy", "stale"])
 
@@ -278,7 +286,11 @@ class CompareApp(pn.viewable.Viewer):
         return list(SETTINGS)
 
     def choice(self) -> mc.CorpusChoice:
-        return mc.CorpusChoice(self.dataset, difficulty=self.difficulty, mapping=self.mapping, **self.corpus_size)
+        synthetic = mc.CorpusChoice(self.dataset).is_synthetic
+        return mc.CorpusChoice(self.dataset, difficulty=self.difficulty, mapping=self.mapping,
+                               like=self.twin if self.dataset == "synthetic" and self.twin != "none" else None,
+                               appearance=None if not synthetic or self.appearance == "auto" else self.appearance,
+                               **self.corpus_size)
 
     def method_params(self) -> dict:
         r, b, t = self.lbp_radius, self.lbp_blocks, self.tim
@@ -729,14 +741,22 @@ class CompareApp(pn.viewable.Viewer):
         protocol = self._widget("protocol", options={PROTOCOL_LABELS.get(k, k): k for k in PROTOCOLS})
         difficulty_box = self._labelled("difficulty", difficulty)
         self._difficulty_box = difficulty_box
-        difficulty_box.visible = self.choice().is_synthetic
-        self.param.watch(lambda e: setattr(difficulty_box, "visible", self.choice().is_synthetic), "dataset")
+        twin = self._widget("twin", options={"none (the default corpus)": "none", "CASME II": "casme2",
+                                             "SMIC": "smic", "CASME": "casme", "SAMM": "samm"})
+        appearance = self._widget("appearance", options={"auto (the difficulty's)": "auto", "0 (motion only)": 0.0,
+                                                         "3": 3.0, "6": 6.0, "12": 12.0, "24": 24.0})
+        def show_synthetic(*_):
+            synthetic = mc.CorpusChoice(self.dataset).is_synthetic
+            difficulty_box.visible = appearance.visible = synthetic
+            twin.visible = self.dataset == "synthetic"  # twins of the single synthetic corpus
+        self.param.watch(show_synthetic, "dataset")
+        show_synthetic()
         if self.mapping_table is not None:
             self._apply_mappings(self.mapping_table)
         self._mapping_note = pn.pane.Markdown(self.mapping_note(), styles={"font-size": "85%", "color": "#555"},
                                               margin=(0, 10), sizing_mode="stretch_width")
         self.param.watch(lambda e: setattr(self._mapping_note, "object", self.mapping_note()), "mapping")
-        return [dataset, difficulty_box, self._mapping_widget, self._mapping_note, protocol]
+        return [dataset, difficulty_box, twin, appearance, self._mapping_widget, self._mapping_note, protocol]
 
     def method_widgets(self) -> list:
         methods = self._widget("methods", pn.widgets.MultiChoice,

@@ -110,6 +110,16 @@ class CorpusChoice:
         Class mapping (``"native"`` or a name in :data:`mer_lab.datasets.CLASS_MAPPINGS`).
     n_subjects, clips_per_subject, size, seed : int
         Synthetic corpora only: its size and seed.
+    like : str, optional
+        ``"synthetic"`` only: a twin of a real dataset (``"casme2"``, ``"smic"``,
+        ``"casme"``, ``"samm"``; see :func:`mer_lab.datasets.synthetic.make_corpus`),
+        ``scale`` times its size, rendered at ``size`` pixels. ``n_subjects`` and
+        ``clips_per_subject`` are then unused.
+    scale : float
+        Size of the twin relative to the real dataset, in (0, 1].
+    appearance : float, optional
+        Synthetic corpora only: depth of the AU appearance cues in grey levels (0 = motion
+        only); default the difficulty's.
     """
 
     dataset: str = "synthetic"
@@ -119,6 +129,20 @@ class CorpusChoice:
     clips_per_subject: int = 10
     size: int = 96
     seed: int = 0
+    like: str | None = None
+    scale: float = 0.25
+    appearance: float | None = None
+
+    def __post_init__(self):
+        from .datasets.synthetic import TWINS, difficulty_knobs, twin_plan
+
+        if self.like is not None:
+            if self.dataset != "synthetic":
+                raise ValueError(f"like= applies to the 'synthetic' dataset only, got dataset={self.dataset!r}")
+            check_choice("like", self.like, list(TWINS))
+            twin_plan(self.like, self.scale)  # a scale that empties a class or a subject fails here
+        if self.appearance is not None:
+            difficulty_knobs(appearance=self.appearance)
 
     @property
     def is_synthetic(self) -> bool:
@@ -154,7 +178,7 @@ def dataset_options(manifest=None) -> pd.DataFrame:
 
 
 def synthetic_composite(*, difficulty: str = "default", n_subjects: int = 6, clips_per_subject: int = 10,
-                        size: int = 96, seed: int = 0):
+                        size: int = 96, seed: int = 0, appearance: float | None = None):
     """Three synthetic corpora recorded differently, joined like the MEGC 2019 composite.
 
     The parts (``synthetic_a`` at 100 fps, ``synthetic_b`` at 200 fps, ``synthetic_c`` at
@@ -170,7 +194,7 @@ def synthetic_composite(*, difficulty: str = "default", n_subjects: int = 6, cli
     parts = []
     for i, (name, extra) in enumerate(specs):
         base = make_corpus(n_subjects=n_subjects, clips_per_subject=clips_per_subject, size=size,
-                           difficulty=difficulty, seed=seed + 1000 * (i + 1), **extra)
+                           difficulty=difficulty, appearance=appearance, seed=seed + 1000 * (i + 1), **extra)
         samples = base.samples.copy()
         samples["dataset"] = name
         samples = samples.drop(columns=["group"]).reset_index(drop=True)
@@ -199,12 +223,17 @@ def get_corpus(choice: CorpusChoice):
         if choice.dataset == "synthetic":
             from .datasets.synthetic import make_corpus
 
-            corpus = make_corpus(n_subjects=choice.n_subjects, clips_per_subject=choice.clips_per_subject,
-                                 size=choice.size, difficulty=choice.difficulty, seed=choice.seed)
+            if choice.like is not None:
+                corpus = make_corpus(like=choice.like, scale=choice.scale, size=choice.size,
+                                     difficulty=choice.difficulty, appearance=choice.appearance, seed=choice.seed)
+            else:
+                corpus = make_corpus(n_subjects=choice.n_subjects, clips_per_subject=choice.clips_per_subject,
+                                     size=choice.size, difficulty=choice.difficulty, appearance=choice.appearance,
+                                     seed=choice.seed)
         elif choice.dataset == SYNTHETIC_COMPOSITE:
             corpus = synthetic_composite(difficulty=choice.difficulty, n_subjects=max(2, choice.n_subjects // 2),
                                          clips_per_subject=choice.clips_per_subject, size=choice.size,
-                                         seed=choice.seed)
+                                         seed=choice.seed, appearance=choice.appearance)
         else:
             corpus = load(choice.dataset)
         if choice.mapping != "native":

@@ -118,3 +118,27 @@ def test_sample_view_alignment_removes_a_head_shift():
     assert plain["curve"].attrs.get("align", "none") == "none"
     with pytest.raises(ValueError, match="align"):
         mc.sample_view(choice, uid, align="rigid")
+
+
+def test_corpus_choice_offers_twins_and_the_appearance_knob():
+    twin = mc.get_corpus(mc.CorpusChoice("synthetic", like="smic", scale=0.25, size=48))
+    assert twin.samples["subject"].nunique() == 4 and len(twin) == 41
+    assert twin.info["like"] == "smic" and twin.info["size"] == 48
+    assert set(twin.classes) == {"negative", "positive", "surprise"}
+    plain = mc.get_corpus(mc.CorpusChoice("synthetic", appearance=0, **SMALL))
+    shaded = mc.get_corpus(mc.CorpusChoice("synthetic", appearance=20, **SMALL))
+    assert plain.info["appearance"] == 0 and shaded.info["appearance"] == 20
+    default = mc.get_corpus(mc.CorpusChoice("synthetic", **SMALL))
+    from mer_lab.datasets.synthetic import difficulty_knobs
+
+    assert default.info["appearance"] == difficulty_knobs("default")["appearance"]
+
+
+@pytest.mark.parametrize("kwargs, words", [(dict(like="casme3"), ["like", "casme2"]),
+                                           (dict(like="casme", scale=0.05), ["scale"]),
+                                           (dict(appearance=100), ["appearance", "60"])])
+def test_corpus_choice_rejects_unknown_twins_and_knobs(kwargs, words):
+    with pytest.raises(ValueError) as err:
+        mc.CorpusChoice("synthetic", **kwargs)
+    for w in words:
+        assert w in str(err.value)

@@ -470,12 +470,15 @@ def solve_expression(rx, ry, expressions, weights, *, margin: int, iterations: i
 
 
 def render(face: FaceModel, *, n_frames: int, expressions, profiles, head: HeadMotion, closure: np.ndarray,
-           gain: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
+           gain: np.ndarray, noise: float, rng: np.random.Generator, layers=None) -> np.ndarray:
     """Render frames as a (time, y, x) uint8 array.
 
     ``expressions`` are :class:`Expression` objects, ``profiles`` their (time,) intensities;
     ``closure`` the eyelid closure, ``gain`` the illumination gain per frame; ``noise`` the
-    standard deviation of additive Gaussian sensor noise in grey levels.
+    standard deviation of additive Gaussian sensor noise in grey levels. ``layers``
+    (optional, one per expression, ``None`` for none) are appearance layers
+    (:class:`~mer_lab.datasets._appearance.AppearanceLayer`): frame ``t`` adds
+    ``a_e(t)`` times each to the neutral face before sampling it, so they move with the skin.
 
     Sampling uses OpenCV's bicubic interpolation (``warpAffine`` for frames with head
     motion only, ``remap`` when an expression is active) on the face oversampled twice
@@ -490,12 +493,23 @@ def render(face: FaceModel, *, n_frames: int, expressions, profiles, head: HeadM
     out = np.empty((n_frames, size, size), np.float32)
     flags = cv2.INTER_CUBIC
     hr, _ = face.oversampled()
+    layers = [ly if ly is not None and not ly.empty else None for ly in (layers or [None] * len(profiles))]
+    work = None  # hr with the appearance of the current frame (made when first needed)
     for t in range(n_frames):
         weights = [float(p[t]) for p in profiles]
         if closure[t] <= 0 and head.is_identity(t) and not any(weights):
             out[t] = face.image[m:m + size, m:m + size]
             continue
         base = blink_overlay(face, float(closure[t]), oversampled=True) if closure[t] > 0 else hr
+        touched = [(ly, w) for ly, w in zip(layers, weights) if ly is not None and w != 0]
+        if touched:
+            if base is hr:
+                if work is None:
+                    work = hr.copy()
+                base = work
+            for ly, w in touched:
+                y0, y1, x0, x1 = ly.hr_box
+                base[y0:y1, x0:x1] += np.float32(w) * ly.hr
         c, sn = head._rt(t)
         cx, cy = head.centre
         ox, oy = cx + head.dx[t], cy + head.dy[t]
@@ -513,6 +527,10 @@ def render(face: FaceModel, *, n_frames: int, expressions, profiles, head: HeadM
         px, py = solve_expression(rx, ry, expressions, weights, margin=m)
         out[t] = cv2.remap(base, 2.0 * (px + np.float32(m)), 2.0 * (py + np.float32(m)), flags,
                            borderMode=cv2.BORDER_REPLICATE)
+        if touched and base is work:
+            for ly, _ in touched:  # back to the neutral face for the next frame
+                y0, y1, x0, x1 = ly.hr_box
+                work[y0:y1, x0:x1] = hr[y0:y1, x0:x1]
     out *= gain.astype(np.float32)[:, None, None]
     if noise > 0:
         out += np.float32(noise) * rng.standard_normal(out.shape, dtype=np.float32)

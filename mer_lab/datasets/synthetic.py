@@ -52,6 +52,7 @@ import xarray as xr
 from .._validate import check_choice, check_int, check_number, describe
 from ..cube import make_cube
 from . import _motion as motion
+from ._appearance import AppearanceLayer, make_appearance
 from ._face import FaceModel, build_face, sample_identity
 from .corpus import Corpus
 
@@ -66,6 +67,8 @@ __all__ = [
     "difficulty_knobs",
     "make_corpus",
     "make_long_video",
+    "TWINS",
+    "twin_plan",
 ]
 
 DATASET = "synthetic"
@@ -83,6 +86,7 @@ EMOTION_AUS: dict[str, tuple[tuple, tuple, dict]] = {
     "anger": ((4,), ((7, 23),), {17: 0.2}),
     "fear": ((1, 2, 4, 20), (), {5: 0.3, 26: 0.2}),
     "contempt": ((14,), (), {}),  # unilateral: one side only
+    "tense": ((), ((4, 14, 24),), {17: 0.3, 7: 0.2}),  # CASME's eighth class
 }
 # SMIC-style classes: each sample takes the AUs of one of the member emotions.
 COMPOSITE_EMOTIONS = {
@@ -108,21 +112,109 @@ BALANCES: dict[str, dict[str, int]] = {
              "sadness": 6, "surprise": 15},
 }
 
+# --------------------------------------------------------------------------- dataset twins
+@dataclass(frozen=True)
+class Twin:
+    """What a synthetic twin copies from a real dataset (thesis Tables 1-2)."""
+
+    title: str
+    n_subjects: int
+    counts: dict  # class -> clips (in the dataset's own order)
+    fps: float
+    size: int  # frame side in pixels: the width of the dataset's cropped faces
+    durations: tuple  # range of onset -> offset, seconds
+    pads: tuple  # range of the neutral stretch before the onset and after the offset, seconds
+
+    @property
+    def n_clips(self) -> int:
+        return int(sum(self.counts.values()))
+
+
+# Subjects, classes and fps: thesis Tables 1-2 (CASME II with the coding file's 5-class
+# counts, which its Table 3 baselines use; CASME with its Table 2 counts, 192 of the 195
+# clips). Face sizes: the usual widths of the datasets' cropped faces (CASME II about
+# 280 px, SMIC 190, CASME 150, SAMM 400). Durations: micro-expressions of 0.2-0.5 s
+# (CASME from 0.15 s, SAMM's clips with longer neutral stretches); CASME's clips have
+# little or no neutral lead-in (thesis, 2.3).
+TWINS: dict[str, Twin] = {
+    "casme2": Twin("CASME II", 26, {"others": 99, "disgust": 63, "happiness": 33, "repression": 27, "surprise": 25},
+                   200, 280, (0.2, 0.5), (0.06, 0.16)),
+    "smic": Twin("SMIC-HS", 16, {"negative": 70, "positive": 51, "surprise": 43}, 100, 190, (0.2, 0.5),
+                 (0.06, 0.16)),
+    "casme": Twin("CASME", 19, {"contempt": 3, "disgust": 88, "fear": 2, "happiness": 5, "repression": 40,
+                                "tense": 28, "sadness": 6, "surprise": 20}, 60, 150, (0.15, 0.5), (0.0, 0.05)),
+    "samm": Twin("SAMM", 32, {"anger": 57, "contempt": 12, "fear": 8, "disgust": 9, "happiness": 26, "others": 26,
+                              "sadness": 6, "surprise": 15}, 200, 400, (0.2, 0.5), (0.1, 0.3)),
+}
+
+
+def twin_plan(like: str, scale: float = 1.0) -> dict:
+    """Subjects, class counts, fps and size of the twin of ``like`` at ``scale``.
+
+    The clip count is ``round(scale * n_clips)``, split over the classes in the real
+    proportions (largest remainder) and over ``round(scale * n_subjects)`` subjects.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``like`` (naming the accepted ones), a ``scale`` outside (0, 1],
+        or a scale that leaves a class or a subject without clips (naming the smallest
+        scale that keeps them all).
+    """
+    check_choice("like", like, list(TWINS))
+    twin = TWINS[like]
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not 0 < scale <= 1:
+        raise ValueError(f"scale must be a number in (0, 1] (1 = the real dataset's size), got {describe(scale)}")
+    scale = float(scale)
+    names = list(twin.counts)
+    weights = np.array([twin.counts[n] for n in names], float)
+    n_subjects = int(round(scale * twin.n_subjects))
+    total = int(round(scale * twin.n_clips))
+    counts = _allocate(total, weights / weights.sum()) if total > 0 else np.zeros(len(names), int)
+    if n_subjects < 1 or (counts == 0).any() or total < n_subjects:
+        need = _smallest_scale(twin)
+        empty = [n for n, k in zip(names, counts) if k == 0]
+        what = (f"class {empty[0]!r} (it has {twin.counts[empty[0]]} clips at scale=1)" if empty
+                else "a subject")
+        raise ValueError(f"scale={scale:g} leaves {what} without clips in the {like!r} twin; use a scale "
+                         f"in [{need:.3g}, 1]")
+    return {"like": like, "title": twin.title, "n_subjects": n_subjects,
+            "counts": {n: int(k) for n, k in zip(names, counts)}, "fps": twin.fps, "size": twin.size,
+            "durations": twin.durations, "pads": twin.pads, "scale": scale}
+
+
+def _smallest_scale(twin: Twin) -> float:
+    """The smallest scale (in steps of 0.001) from which on every scale keeps every class and subject."""
+    names = list(twin.counts)
+    weights = np.array([twin.counts[n] for n in names], float)
+    smallest = 1.0
+    for k in range(1000, 0, -1):
+        sc = k / 1000
+        total = int(round(sc * twin.n_clips))
+        n_sub = int(round(sc * twin.n_subjects))
+        if not (total and n_sub >= 1 and total >= n_sub and (_allocate(total, weights / weights.sum()) > 0).all()):
+            break
+        smallest = sc
+    return smallest
+
+
 # --------------------------------------------------------------------------- difficulty
-KNOBS = ("noise", "drift", "rotation", "blink", "flicker", "amplitude")
+KNOBS = ("noise", "drift", "rotation", "blink", "flicker", "amplitude", "appearance", "idiosyncrasy")
 # Anchor points of the difficulty scale; numbers in between are interpolated linearly.
-#            level  noise  drift  rotation  blink  flicker  amp_lo  amp_hi
+# Level 0 is the clean motion-only corpus (no appearance change, no subject style).
+#            level  noise  drift  rotation  blink  flicker  amp_lo  amp_hi  appearance  idiosyncrasy
 _ANCHORS = np.array([
-    [0.00, 0.0, 0.0, 0.00, 0.00, 0.000, 1.2, 2.5],
-    [0.25, 1.0, 0.2, 0.15, 0.10, 0.005, 1.2, 2.5],
-    [0.50, 2.0, 0.4, 0.25, 0.25, 0.015, 0.7, 1.8],
-    [1.00, 5.0, 3.0, 2.00, 0.50, 0.040, 0.2, 0.6],
+    [0.00, 0.0, 0.0, 0.00, 0.00, 0.000, 1.2, 2.5, 0.0, 0.0],
+    [0.25, 1.0, 0.2, 0.15, 0.10, 0.005, 1.2, 2.5, 16.0, 0.25],
+    [0.50, 2.0, 0.4, 0.25, 0.25, 0.015, 0.7, 1.8, 12.0, 0.5],
+    [1.00, 5.0, 3.0, 2.00, 0.50, 0.040, 0.2, 0.6, 6.0, 0.8],
 ])
+APPEARANCE_MAX = 60.0
 DIFFICULTIES = {"easy": 0.25, "default": 0.5, "hard": 1.0}
 
 
 def difficulty_knobs(difficulty="default", *, noise=None, drift=None, rotation=None, blink=None,
-                     flicker=None, amplitude=None) -> dict:
+                     flicker=None, amplitude=None, appearance=None, idiosyncrasy=None) -> dict:
     """The distractor knobs of a difficulty level, with individual overrides.
 
     Parameters
@@ -143,12 +235,20 @@ def difficulty_knobs(difficulty="default", *, noise=None, drift=None, rotation=N
     amplitude : float or (float, float), optional
         Micro-expression amplitude at the apex in pixels: a fixed value or a range
         ``(low, high)`` drawn uniformly per clip (0 <= low <= high <= 20).
+    appearance : float, optional
+        Depth in grey levels, at the apex, of the appearance cues (wrinkles, furrows,
+        bulges) of an action unit of weight 1 (0..60). 0 gives the motion-only corpus.
+    idiosyncrasy : float, optional
+        How strongly each subject shows emotions in their own way (0..1): their own AU
+        subset per emotion, a preferred side, their own amplitude and timing. 0: every
+        subject draws from the same distributions.
 
     Returns
     -------
     dict
         ``level`` (the number), ``noise``, ``drift``, ``rotation``, ``blink``,
-        ``flicker``, ``amplitude`` (a ``(low, high)`` tuple).
+        ``flicker``, ``amplitude`` (a ``(low, high)`` tuple), ``appearance``,
+        ``idiosyncrasy``.
 
     Examples
     --------
@@ -158,7 +258,7 @@ def difficulty_knobs(difficulty="default", *, noise=None, drift=None, rotation=N
     level = _difficulty_level(difficulty)
     row = [float(np.interp(level, _ANCHORS[:, 0], _ANCHORS[:, j])) for j in range(1, _ANCHORS.shape[1])]
     knobs = {"level": level, "noise": row[0], "drift": row[1], "rotation": row[2], "blink": row[3],
-             "flicker": row[4], "amplitude": (row[5], row[6])}
+             "flicker": row[4], "amplitude": (row[5], row[6]), "appearance": row[7], "idiosyncrasy": row[8]}
     if noise is not None:
         knobs["noise"] = check_number("noise", noise, low=0, high=255)
     if drift is not None:
@@ -171,7 +271,19 @@ def difficulty_knobs(difficulty="default", *, noise=None, drift=None, rotation=N
         knobs["flicker"] = check_number("flicker", flicker, low=0, high=0.5)
     if amplitude is not None:
         knobs["amplitude"] = _amplitude_range(amplitude)
+    if appearance is not None:
+        knobs["appearance"] = _knob_in_range("appearance", appearance, 0.0, APPEARANCE_MAX,
+                                             "a depth in grey levels")
+    if idiosyncrasy is not None:
+        knobs["idiosyncrasy"] = _knob_in_range("idiosyncrasy", idiosyncrasy, 0.0, 1.0, "a strength")
     return knobs
+
+
+def _knob_in_range(name, value, low, high, what) -> float:
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value)
+            or not low <= value <= high):
+        raise ValueError(f"{name} must be {what} in [{low:g}, {high:g}], got {describe(value)}")
+    return float(value)
 
 
 def _difficulty_level(difficulty) -> float:
@@ -317,13 +429,22 @@ class ClipSpec:
     onset: int  # positions along time
     apex: int
     offset: int
+    appearance: float = 0.0  # depth of the appearance cues at the apex, grey levels (weight-1 AU)
 
 
-def _clip_timing(rng, fps):
-    duration = rng.uniform(0.2, 0.5)
+def _clip_timing(rng, fps, *, durations=(0.2, 0.5), pads=(0.06, 0.16), style=None):
+    """Frames, onset, apex, offset of a clip (positions). ``style`` (a subject's tempo, see
+    :class:`_Style`) pulls the duration and the rise towards the subject's own."""
+    duration = rng.uniform(*durations)
     rise = rng.uniform(0.3, 0.5)
-    pre = rng.uniform(0.06, 0.16)
-    post = rng.uniform(0.06, 0.16)
+    pre = rng.uniform(*pads)
+    post = rng.uniform(*pads)
+    if style is not None and style.strength > 0:
+        k = 0.75 * style.strength
+        lo, hi = durations
+        u = (duration - lo) / (hi - lo) if hi > lo else 0.5
+        duration = lo + (hi - lo) * ((1 - k) * u + k * style.tempo)
+        rise = 0.3 + 0.2 * ((1 - k) * (rise - 0.3) / 0.2 + k * style.rise)
     onset = max(1, int(round(pre * fps)))
     length = max(3, int(round(duration * fps)))
     apex = onset + min(max(1, int(round(rise * length))), length - 1)
@@ -337,7 +458,68 @@ def _seed_rng(*keys) -> np.random.Generator:
 
 
 # stream tags for the seed sequences
-_IDENTITY, _CLIP, _DYNAMICS, _TABLE, _LONG = 0, 1, 2, 3, 4
+_IDENTITY, _CLIP, _DYNAMICS, _TABLE, _LONG, _STYLE, _STYLE_CLIP, _SKIN = 0, 1, 2, 3, 4, 5, 6, 7
+
+
+@dataclass(frozen=True)
+class _Style:
+    """One subject's way of showing emotions (drawn once per subject; see :func:`_subject_style`)."""
+
+    strength: float  # the idiosyncrasy knob
+    side: str  # preferred side for one-sided AUs, "R" or "L"
+    asymmetry: float  # probability that a bilateral AU shows on the preferred side only
+    strength_pref: float  # preferred position in the amplitude range (0 weakest .. 1 strongest)
+    skin: float  # appearance depth factor (how deeply this subject's skin wrinkles)
+    tempo: float  # preferred position in the duration range (0 short .. 1 long)
+    rise: float  # preferred apex position in the rise range (0 early .. 1 late)
+    extra: dict  # emotion -> an AU this subject adds to it (or absent)
+    seed: int
+
+
+def _subject_style(seed: int, subject_index: int, strength: float) -> _Style | None:
+    if strength <= 0:
+        return None
+    rng = _seed_rng(seed, _STYLE, subject_index)
+    side = "R" if rng.random() < 0.5 else "L"
+    asym = float(rng.uniform(0.0, 1.0)) * strength
+    strength_pref = float(rng.random())
+    skin = float(np.exp(strength * 0.5 * rng.standard_normal()))
+    tempo, rise = float(rng.random()), float(rng.random())
+    extra = {}
+    pool = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 24, 25)
+    for emotion in EMOTIONS:
+        au = int(pool[int(rng.integers(len(pool)))])
+        if rng.random() < 0.6:
+            extra[emotion] = au
+    return _Style(strength=strength, side=side, asymmetry=asym, strength_pref=strength_pref, skin=skin, tempo=tempo, rise=rise,
+                  extra=extra, seed=int(rng.integers(2**31 - 1)))
+
+
+def _styled_aus(aus, emotion: str, style: _Style, seed: int, subject_index: int, clip_index: int, others_pool,
+                avoid=frozenset()):
+    """The clip's AUs the subject's way: with probability ``strength`` the subject's own AU
+    set for this emotion (drawn once per subject and emotion), then the subject's extra AU
+    for the emotion (never one of ``avoid``, the AUs that define the corpus's other
+    classes), then bilateral AUs moved to the preferred side."""
+    rng = _seed_rng(seed, _STYLE_CLIP, subject_index, clip_index)
+    k = style.strength
+    out = list(aus)
+    if rng.random() < k:
+        key = sum(ord(ch) for ch in emotion)
+        own = _seed_rng(style.seed, key)
+        out = _draw_aus(own, emotion, others_pool)
+        # the subject's own weights, jittered a little per clip
+        out = [(au, side, float(np.clip(w * rng.uniform(0.9, 1.1), 0.3, 1.0))) for au, side, w in out]
+    base = emotion if emotion in style.extra else None
+    present = {au for au, _, _ in out}
+    if base is not None and style.extra[base] not in present | set(avoid) and rng.random() < k:
+        out.append((style.extra[base], "", float(rng.uniform(0.4, 0.8))))
+    styled = []
+    for au, side, w in sorted(out):
+        if side == "" and rng.random() < style.asymmetry:
+            side = style.side
+        styled.append((au, side, w))
+    return styled
 
 
 @dataclass
@@ -434,6 +616,13 @@ class _Source:
                         self.fps, self.knobs, face.centre)
         return face, expr, profile, dyn
 
+    def layer(self, spec: ClipSpec, face: FaceModel, expr) -> AppearanceLayer | None:
+        """The clip's appearance layer (None when the appearance knob is 0)."""
+        if spec.appearance <= 0:
+            return None
+        skin = int(_seed_rng(self.seed, _SKIN, spec.subject_index).integers(2**31 - 1))
+        return make_appearance(face, spec.aus, spec.appearance, widen=expr.widen, skin_seed=skin)
+
     def frames(self, spec: ClipSpec) -> np.ndarray:
         with self._lock:
             hit = self._clips.get(spec.sample)
@@ -442,7 +631,8 @@ class _Source:
                 return hit
         face, expr, profile, dyn = self.parts(spec)
         frames = motion.render(face, n_frames=spec.n_frames, expressions=[expr], profiles=[profile], head=dyn.head,
-                               closure=dyn.closure, gain=dyn.gain, noise=self.knobs["noise"], rng=dyn.rng)
+                               closure=dyn.closure, gain=dyn.gain, noise=self.knobs["noise"], rng=dyn.rng,
+                               layers=[self.layer(spec, face, expr)])
         frames.setflags(write=False)
         if self.cache_clips > 0:
             with self._lock:
@@ -480,18 +670,20 @@ class _Source:
 
     def _make_truth(self, spec: ClipSpec) -> xr.Dataset:
         face, expr, profile, dyn = self.parts(spec)
-        return _truth_dataset(face, [expr], [profile], dyn, n_frames=spec.n_frames, fps=self.fps,
+        return _truth_dataset(face, [expr], [profile], dyn, layer=self.layer(spec, face, expr),
+                              n_frames=spec.n_frames, fps=self.fps,
                               first_frame=self.first_frame, onset=spec.onset, apex=spec.apex, offset=spec.offset,
                               attrs=dict(dataset=DATASET, subject=spec.subject, sample=spec.sample,
                                          emotion=spec.emotion, action_units=_au_string(spec.aus),
                                          amplitude=spec.amplitude, difficulty=self.difficulty_label,
-                                         **_knob_attrs(self.knobs)))
+                                         appearance_depth=spec.appearance, **_knob_attrs(self.knobs)))
 
 
 def _knob_attrs(knobs) -> dict:
     return {"noise": knobs["noise"], "drift": knobs["drift"], "rotation": knobs["rotation"],
             "blink_probability": knobs["blink"], "flicker": knobs["flicker"],
-            "amplitude_low": knobs["amplitude"][0], "amplitude_high": knobs["amplitude"][1]}
+            "amplitude_low": knobs["amplitude"][0], "amplitude_high": knobs["amplitude"][1],
+            "appearance": knobs.get("appearance", 0.0), "idiosyncrasy": knobs.get("idiosyncrasy", 0.0)}
 
 
 _UPPER_LID = [37, 38, 43, 44]
@@ -533,11 +725,12 @@ def _flow_between(face, expressions, profiles, head, t0, t1):
     total = head.forward(t1, moved) - q
     expr_only = sum((prof[t1] - prof[t0]) * e.at(q) for e, prof in zip(expressions, profiles)) + np.zeros_like(q)
     head_only = head.forward(t1, head.inverse(t0, q)) - q
-    return [np.moveaxis(f, -1, 0).astype(np.float32) for f in (total, expr_only, head_only)]
+    fields = [np.moveaxis(f, -1, 0).astype(np.float32) for f in (total, expr_only, head_only)]
+    return (*fields, p)
 
 
 def _truth_dataset(face, expressions, profiles, dyn, *, n_frames, fps, first_frame, onset, apex, offset, attrs,
-                   extra_vars=None) -> xr.Dataset:
+                   extra_vars=None, layer=None) -> xr.Dataset:
     size = face.size
     frames = first_frame + np.arange(n_frames)
     coords = {
@@ -561,7 +754,7 @@ def _truth_dataset(face, expressions, profiles, dyn, *, n_frames, fps, first_fra
         "gain": ("time", dyn.gain.astype(np.float32), {"long_name": "illumination gain"}),
     }
     if onset is not None:
-        total, expr_only, head_only = _flow_between(face, expressions, profiles, head, onset, apex)
+        total, expr_only, head_only, p_onset = _flow_between(face, expressions, profiles, head, onset, apex)
         flow_attrs = {"units": "px", "convention": "u right, v down; onset(y, x) ~ apex(y + v, x + u)"}
         data["flow_apex"] = (("component", "y", "x"), total, {**flow_attrs, "long_name": "motion onset -> apex"})
         data["flow_apex_expression"] = (("component", "y", "x"), expr_only,
@@ -573,6 +766,18 @@ def _truth_dataset(face, expressions, profiles, dyn, *, n_frames, fps, first_fra
         coords["au"] = ("au", list(e.au_peaks))
         data["au_amplitude"] = ("au", np.array(list(e.au_peaks.values()), np.float32),
                                 {"units": "px", "long_name": "peak displacement of each action unit"})
+        # the skin seen at q in the onset frame changes its grey level by this much at the apex
+        change = np.zeros((size, size), np.float32)
+        peaks = np.zeros(len(e.au_peaks), np.float32)
+        if layer is not None and not layer.empty:
+            a = float(profiles[0][apex] - profiles[0][onset])
+            change = (a * layer.at(p_onset[..., 0], p_onset[..., 1])).astype(np.float32)
+            peaks = np.array([layer.au_peaks.get(k, 0.0) for k in e.au_peaks], np.float32)
+        data["appearance_apex"] = (("y", "x"), change, {
+            "units": "grey level", "long_name": "appearance change onset -> apex (before gain and noise)",
+            "convention": "onset(y, x) + appearance_apex(y, x) ~ apex(y + v, x + u) with flow_apex (u, v)"})
+        data["au_appearance"] = ("au", peaks, {"units": "grey level",
+                                               "long_name": "largest appearance change of each action unit"})
     if extra_vars:
         data.update(extra_vars)
     all_attrs = dict(attrs)
@@ -585,9 +790,10 @@ def _truth_dataset(face, expressions, profiles, dyn, *, n_frames, fps, first_fra
 
 
 # --------------------------------------------------------------------------- public API
-def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int = 96, fps: float = 100,
-                classes=None, balance="balanced", difficulty="default", noise=None, drift=None, rotation=None,
-                blink=None, flicker=None, amplitude=None, seed: int = 0, first_frame: int = 0,
+def make_corpus(*, n_subjects: int | None = None, clips_per_subject: int | None = None, size: int | None = None,
+                fps: float | None = None, classes=None, balance=None, difficulty="default", noise=None, drift=None,
+                rotation=None, blink=None, flicker=None, amplitude=None, appearance=None, idiosyncrasy=None,
+                like: str | None = None, scale: float = 1.0, seed: int = 0, first_frame: int = 0,
                 cache_clips: int = 64) -> Corpus:
     """Build the synthetic micro-expression corpus.
 
@@ -598,13 +804,16 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
     Parameters
     ----------
     n_subjects : int
-        Number of subjects ("S01", "S02", ...), each with its own procedural face.
+        Number of subjects ("S01", "S02", ...), each with its own procedural face
+        (default 12).
     clips_per_subject : int
-        Clips per subject; classes are spread over the subjects as evenly as possible.
+        Clips per subject (default 10); classes are spread over the subjects as evenly as
+        possible.
     size : int
-        Frame width and height in pixels (32..1024).
+        Frame width and height in pixels (32..1024; default 96, or the twin's face size).
     fps : float
-        Frames per second (>= 20); clip durations are set in seconds.
+        Frames per second (>= 20; default 100, or the twin's); clip durations are set in
+        seconds.
     classes : list of str, optional
         Emotions to include, from :data:`EMOTIONS`: happiness, surprise, disgust, repression,
         sadness, anger, fear, contempt, negative, positive, others. Default: the CASME II
@@ -620,8 +829,16 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
         (largest remainder), so 247 clips with "casme2" give exactly 99/63/33/27/25.
     difficulty : {"easy", "default", "hard"} or float in [0, 1]
         Sets every distractor knob together (see :func:`difficulty_knobs`).
-    noise, drift, rotation, blink, flicker, amplitude : optional
+    noise, drift, rotation, blink, flicker, amplitude, appearance, idiosyncrasy : optional
         Override one knob (see :func:`difficulty_knobs` for units and ranges).
+    like : {"casme2", "smic", "casme", "samm"}, optional
+        A twin of a real dataset: its subjects, clips per class, fps, face size and clip
+        durations (:data:`TWINS`). ``n_subjects``, ``clips_per_subject``, ``classes`` and
+        ``balance`` then come from the twin (passing them is an error); ``size`` and
+        ``fps`` may still be overridden.
+    scale : float in (0, 1]
+        With ``like``: a smaller copy, ``round(scale * n)`` subjects and clips in the same
+        class proportions. A scale that empties a class or a subject is an error.
     seed : int
         Seed of everything (>= 0).
     first_frame : int
@@ -669,22 +886,46 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
     >>> truth["flow_apex"].dims
     ('component', 'y', 'x')
     """
-    n_subjects = check_int("n_subjects", n_subjects, low=1, high=999)
-    clips_per_subject = check_int("clips_per_subject", clips_per_subject, low=1, high=9999)
-    size = check_int("size", size, low=32, high=1024)
-    fps = check_number("fps", fps, low=20, high=10000)
+    plan = None
+    if like is not None:
+        if not isinstance(like, str):
+            raise ValueError(f"like must be one of {list(TWINS)}, got {describe(like)}")
+        plan = twin_plan(like.strip().lower(), scale)
+        given = [k for k, v in (("n_subjects", n_subjects), ("clips_per_subject", clips_per_subject),
+                                ("classes", classes), ("balance", balance)) if v is not None]
+        if given:
+            raise ValueError(f"like={like!r} sets {', '.join(given)} itself; pass scale= for a smaller copy, "
+                             f"or drop like= to choose them")
+        n_subjects = plan["n_subjects"]
+        size = plan["size"] if size is None else size
+        fps = plan["fps"] if fps is None else fps
+        classes = list(plan["counts"])
+        balance = dict(plan["counts"])
+    elif scale != 1.0:
+        raise ValueError(f"scale applies to a twin only (like= one of {list(TWINS)}), got scale={describe(scale)}")
+    n_subjects = check_int("n_subjects", 12 if n_subjects is None else n_subjects, low=1, high=999)
+    if plan is None:
+        clips_per_subject = check_int("clips_per_subject", 10 if clips_per_subject is None else clips_per_subject,
+                                      low=1, high=9999)
+    size = check_int("size", 96 if size is None else size, low=32, high=1024)
+    fps = check_number("fps", 100 if fps is None else fps, low=20, high=10000)
     seed = check_int("seed", seed, low=0)
     first_frame = check_int("first_frame", first_frame, low=0)
     cache_clips = check_int("cache_clips", cache_clips, low=0)
-    names, weights = _resolve_classes(classes, balance)
+    names, weights = _resolve_classes(classes, "balanced" if balance is None else balance)
+    durations, pads = (plan["durations"], plan["pads"]) if plan else ((0.2, 0.5), (0.06, 0.16))
     knobs = difficulty_knobs(difficulty, noise=noise, drift=drift, rotation=rotation, blink=blink,
-                             flicker=flicker, amplitude=amplitude)
+                             flicker=flicker, amplitude=amplitude, appearance=appearance, idiosyncrasy=idiosyncrasy)
     label = difficulty if isinstance(difficulty, str) else f"{float(difficulty):g}"
 
     # classes -> samples: exact counts, dealt out to subjects in stripes so that every
     # subject gets a near-proportional mix (LOSO folds then hold every class)
-    total = n_subjects * clips_per_subject
-    counts = _allocate(total, weights)
+    if plan is not None:
+        counts = np.array([plan["counts"][n] for n in names])
+        total = int(counts.sum())
+    else:
+        total = n_subjects * clips_per_subject
+        counts = _allocate(total, weights)
     labels = np.repeat(np.arange(len(names)), counts)
     table_rng = _seed_rng(seed, _TABLE)
     per_subject = [[] for _ in range(n_subjects)]
@@ -695,8 +936,10 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
     if not others_pool:
         others_pool = _OTHERS_POOL
 
+    own = {n: _defining_aus([n]) if n != "others" else set() for n in names}
+    avoid = {n: frozenset(set().union(*(own[o] for o in names if o != n)) - own[n]) for n in names}
     sw = max(2, len(str(n_subjects)))
-    cw = max(3, len(str(clips_per_subject)))
+    cw = max(3, len(str(max(len(p) for p in per_subject))))
     specs = {}
     rows = []
     lo, hi = knobs["amplitude"]
@@ -704,23 +947,36 @@ def make_corpus(*, n_subjects: int = 12, clips_per_subject: int = 10, size: int 
         mine = np.array(per_subject[s])
         table_rng.shuffle(mine)
         subject = f"S{s + 1:0{sw}d}"
-        for c in range(clips_per_subject):
+        style = _subject_style(seed, s, knobs["idiosyncrasy"])
+        for c in range(len(mine)):
             emotion = names[int(mine[c])]
             rng = _seed_rng(seed, _CLIP, s, c)
-            aus = tuple(_draw_aus(rng, emotion, others_pool))
+            aus = _draw_aus(rng, emotion, others_pool)
             amp = float(rng.uniform(lo, hi))
-            n_frames, onset, apex, offset = _clip_timing(rng, fps)
+            n_frames, onset, apex, offset = _clip_timing(rng, fps, durations=durations, pads=pads, style=style)
+            depth = knobs["appearance"]
+            if style is not None:
+                aus = _styled_aus(aus, emotion, style, seed, s, c, others_pool, avoid[emotion])
+                if hi > lo:  # the subject's own amplitude, inside the knob's range
+                    k = 0.75 * style.strength
+                    amp = float(lo + (hi - lo) * ((1 - k) * (amp - lo) / (hi - lo) + k * style.strength_pref))
+                depth = float(min(depth * style.skin, APPEARANCE_MAX))
+            aus = tuple(aus)
             sample = f"{subject}_{c + 1:0{cw}d}"
             specs[sample] = ClipSpec(sample=sample, subject=subject, subject_index=s, clip_index=c, emotion=emotion,
-                                     aus=aus, amplitude=amp, n_frames=n_frames, onset=onset, apex=apex, offset=offset)
+                                     aus=aus, amplitude=amp, n_frames=n_frames, onset=onset, apex=apex, offset=offset,
+                                     appearance=depth)
             rows.append((DATASET, subject, sample, emotion, emotion, first_frame + onset, first_frame + apex,
                          first_frame + offset, n_frames, fps, _au_string(aus), amp, label))
     samples = pd.DataFrame(rows, columns=["dataset", "subject", "sample", "emotion", "label", "onset", "apex", "offset",
                                           "n_frames", "fps", "action_units", "amplitude", "difficulty"])
     source = _Source(specs, seed=seed, size=size, fps=fps, first_frame=first_frame, knobs=knobs,
                      difficulty_label=label, cache_clips=cache_clips)
-    info = {"seed": seed, "size": size, "fps": fps, "classes": names, "balance": balance if isinstance(balance, str)
-            else dict(balance), "difficulty": label, **_knob_attrs(knobs)}
+    info = {"seed": seed, "size": size, "fps": fps, "classes": names,
+            "balance": (balance or "balanced") if not isinstance(balance, Mapping) else dict(balance),
+            "difficulty": label, **_knob_attrs(knobs)}
+    if plan is not None:
+        info.update(like=plan["like"], scale=plan["scale"], twin_of=plan["title"])
     return Corpus(samples, loader=source, name=DATASET, truth=source.truth, info=info)
 
 

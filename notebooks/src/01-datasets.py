@@ -253,7 +253,9 @@ pd.DataFrame({level: difficulty_knobs(level) for level in ["easy", "default", "h
 
 # %% [markdown]
 # (`noise` in grey levels, `drift` in px, `rotation` in degrees, `blink` a probability,
-# `flicker` a relative gain, `amplitude` the range of the ME's largest displacement in px.)
+# `flicker` a relative gain, `amplitude` the range of the ME's largest displacement in px,
+# `appearance` the depth of the wrinkles and bulges in grey levels, `idiosyncrasy` how much
+# each subject has their own style; both are explained below.)
 # A small corpus of 4 subjects with 5 clips each:
 
 # %%
@@ -317,6 +319,71 @@ show(cube.values[apex_pos], f"{uid}: apex frame and landmarks", width=320) * poi
 # %%
 viz.flow_field(truth["flow_apex_expression"], frame=cube.values[key_frames(cube)["onset"]],
                title="expression motion onset -> apex") + viz.flow_colour_wheel().opts(title="direction key")
+
+# %% [markdown]
+# ## What the skin does: appearance changes
+#
+# Real action units change the skin's look as well as its shape. FACS describes them:
+# AU1 and AU2 wrinkle the forehead, AU4 draws vertical furrows between the brows, AU6
+# makes crow's-feet and a cheek bulge, AU12 deepens the nasolabial furrow, AU14 makes
+# dimples. The synthetic corpus paints these cues into the skin, inside the AU's region,
+# with a strength that follows `a(t)`: nothing at onset and offset, full at the apex. The
+# truth holds the change as `appearance_apex` (grey levels, on the onset frame's grid).
+# Here is this clip's, next to the same clip rendered with `appearance=0` (motion only):
+
+# %%
+motion_only = make_corpus(n_subjects=4, clips_per_subject=5, seed=0, appearance=0)
+plain = motion_only.cube(uid).values.astype(float)
+shaded = cube.values.astype(float)
+k = key_frames(cube)
+(show(truth["appearance_apex"].values, "appearance change at the apex (truth)", cmap="RdBu_r", clim=(-8, 8),
+      label="change") +
+ show(plain[k["apex"]] - plain[k["onset"]], "apex - onset, appearance=0", cmap="RdBu_r", clim=(-8, 8),
+      label="change") +
+ show(shaded[k["apex"]] - shaded[k["onset"]], "apex - onset, default", cmap="RdBu_r", clim=(-8, 8),
+      label="change")).cols(3)
+
+# %% [markdown]
+# Without appearance the difference image holds only the edges that moved (and the
+# noise); with it, the furrows darken. This matters for appearance features such as
+# LBP-TOP (chapter 5): on a motion-only corpus they have almost nothing to see.
+#
+# ## Every subject their own way: idiosyncrasy
+#
+# Real subjects show the same emotion differently: one always adds a brow lowerer to
+# disgust, another smiles with one side of the mouth. `idiosyncrasy` (0 to 1) gives each
+# synthetic subject a preferred AU set per emotion, a preferred side, and their own
+# amplitude and timing. The AU strings of the disgust clips per subject, without and with
+# it:
+
+# %%
+def au_sets(idiosyncrasy):
+    corpus = make_corpus(n_subjects=5, clips_per_subject=12, classes=["disgust", "happiness", "surprise"],
+                         idiosyncrasy=idiosyncrasy, seed=2)
+    rows = corpus.samples[corpus.samples["emotion"] == "disgust"]
+    return rows.groupby("subject")["action_units"].agg(lambda x: ", ".join(sorted(x)))
+
+# %%
+pd.DataFrame({"idiosyncrasy=0": au_sets(0.0), "idiosyncrasy=1": au_sets(1.0)})
+
+# %% [markdown]
+# With idiosyncrasy each row repeats its own AU set (and its own side, `R`/`L`). A
+# classifier that has seen some clips of a subject has learnt that subject's style: this
+# is why leave-one-subject-out (LOSO) is harder than leave-one-video-out, on real data and
+# here (chapter 7).
+#
+# ## Twins of the real datasets
+#
+# `make_corpus(like="casme2")` copies a real dataset's subjects, clips per class, frame
+# rate, face size and clip durations; `scale=` makes a smaller copy with the same
+# proportions. The tables are built in milliseconds (clips render when asked for):
+
+# %%
+twins = pd.DataFrame([
+    {"twin of": name, "subjects": c.samples["subject"].nunique(), "clips": len(c), "fps": c.info["fps"],
+     "frame (px)": c.info["size"], "classes": dict(c.class_counts())}
+    for name, c in ((name, make_corpus(like=name)) for name in ["smic", "casme", "casme2", "samm"])])
+twins
 
 # %% [markdown]
 # ## Browsing clips
@@ -430,8 +497,9 @@ hv.HeatMap(per_subject, kdims=[hv.Dimension("subject"), hv.Dimension("label", la
 # - Classes are very unequal. Predicting the majority class already reaches 30-46 %
 #   accuracy but a macro F1 of only 0.07-0.20: report both, next to that baseline.
 # - The synthetic corpus generates faces with known AUs, key frames, landmarks and motion,
-#   with head drift, blinks, flicker and noise as distractors; `balance=` copies a real
-#   dataset's class proportions.
+#   with head drift, blinks, flicker and noise as distractors; the AUs also wrinkle and
+#   bulge the skin (`appearance`), and each subject has their own style (`idiosyncrasy`);
+#   `balance=` copies a real dataset's class proportions and `like=` a whole dataset.
 #
 # ## Exercises
 #

@@ -492,3 +492,29 @@ def test_long_video_uses_the_corpus_face_of_the_same_subject_and_seed():
     cube, _ = make_long_video(n_expressions=1, n_macro=0, seed=11, subject="S02", difficulty=0)
     clip = corpus.filter(subject="S02")
     np.testing.assert_array_equal(cube.values[0], corpus.cube(clip.uids[0]).values[0])
+
+
+# --------------------------------------------------------------------------- regression
+# sha256 of clips, tables and truths computed with the motion-only corpus before the
+# appearance and idiosyncrasy knobs existed: with both at 0 the corpus must not change.
+MOTION_ONLY_DIGEST = "1a8e9e84d316813f8be6206e5ee17c247e0344a9635aae9a73e0199c0201e074"
+
+
+def test_motion_only_corpus_is_bit_for_bit_the_one_before_appearance_and_idiosyncrasy():
+    import hashlib
+
+    h = hashlib.sha256()
+    for kw in (dict(n_subjects=2, clips_per_subject=3, seed=11),
+               dict(n_subjects=2, clips_per_subject=2, seed=5, difficulty="hard", balance="smic", size=64)):
+        corpus = make_corpus(appearance=0, idiosyncrasy=0, **kw)
+        table = corpus.samples[["emotion", "onset", "apex", "offset", "n_frames", "action_units"]]
+        h.update(table.to_csv().encode())
+        for i in range(len(corpus)):
+            h.update(np.ascontiguousarray(corpus.cube(i).values).tobytes())
+        truth = corpus.ground_truth(0)
+        h.update(np.round(truth["flow_apex"].values.astype(np.float64), 4).tobytes())
+        h.update(np.round(truth["landmarks"].values.astype(np.float64), 4).tobytes())
+    cube, intervals = make_long_video(n_expressions=2, n_macro=1, seed=2)
+    h.update(np.ascontiguousarray(cube.values).tobytes())
+    h.update(intervals.to_csv().encode())
+    assert h.hexdigest() == MOTION_ONLY_DIGEST

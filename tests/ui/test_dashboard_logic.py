@@ -210,3 +210,14 @@ def test_evm_and_alignment_widgets_reach_the_features(app):
     assert magnified.config["method_params"]["evm_alpha"] == 10.0
     app.align = "affine"
     assert app.result.results["hoof"].config["method_params"]["align"] == "affine"
+
+
+def test_twin_and_appearance_widgets_reach_the_corpus(app):
+    app.twin = "smic"  # recomputes on a quarter-size SMIC twin at the dashboard's frame size
+    choice = app.choice()
+    assert choice.like == "smic" and choice.appearance is None
+    assert set(app.result.per_class.columns) == {"negative", "positive", "surprise"}
+    assert len(mc.get_corpus(choice)) == 41
+    app.appearance = 0.0
+    assert app.choice().appearance == 0.0
+    assert mc.get_corpus(app.choice()).info["appearance"] == 0.0
