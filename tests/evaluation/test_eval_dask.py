@@ -38,7 +38,8 @@ def test_dask_run_matches_single_process(client):
         local_X, _ = compute_features(corpus, "test_range", cache=False, progress=False)
         dask_X, _ = compute_features(corpus, "test_range", cache=False, progress=False, client=client)
         np.testing.assert_array_equal(local_X, dask_X)
-        kw = dict(search="nested", grid="small", progress=False, cache=False, features=(local_X, ["a"] * 4))
+        kw = dict(search="nested", report_thesis=True, grid="small", progress=False, cache=False,
+                  features=(local_X, ["a"] * 4))
         local = run_experiment(corpus, "test_range", **kw)
         remote = run_experiment(corpus, "test_range", client=client, **kw)
         for mode in ("thesis", "nested"):

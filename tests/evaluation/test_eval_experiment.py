@@ -68,7 +68,7 @@ def test_parallel_features_equal_serial(tmp_path, corpus, toy_method):
 
 def test_run_experiment_tables_and_predictions(corpus, toy_method):
     res = run_experiment(corpus, "test_motion", search="nested", grid="small", progress=False, cache=False,
-                         seed=7)
+                         seed=7, report_thesis=True)
     t = res.table
     assert list(t.columns) == ["dataset", "method", "protocol", "search", "classifier", "metric", "value",
                                "average", "parameters"]
@@ -82,7 +82,7 @@ def test_run_experiment_tables_and_predictions(corpus, toy_method):
     assert res.baseline() == pytest.approx({k: b[k] for k in ("accuracy", "macro_f1", "weighted_f1", "uf1",
                                                               "uar")})
     summary = res.summary()
-    assert list(summary.index) == ["thesis", "nested", "baseline", "gap (thesis - nested)"]
+    assert list(summary.index) == ["nested", "thesis", "baseline", "gap (thesis - nested)"]
     assert summary.loc["gap (thesis - nested)", "macro_f1"] == pytest.approx(
         summary.loc["thesis", "macro_f1"] - summary.loc["nested", "macro_f1"])
     c = res.config
@@ -160,3 +160,30 @@ def test_table3_common_parameters_reach_only_the_methods_that_have_them():
     assert _method_kwargs("mdmo", {"engine": "dis"}, per_method)["params"] == {"engine": "dis", "lam": 0.5}
     # one dict for all methods keeps working as before
     assert _method_kwargs("hoof", None, {"params": {"bins": 4}})["params"] == {"bins": 4}
+
+
+def test_nested_is_the_default_everywhere(corpus, toy_method):
+    import inspect
+
+    from mer_lab.evaluation import search as S
+    from mer_lab.evaluation.cli import register
+
+    assert inspect.signature(run_experiment).parameters["search"].default == "nested"
+    assert inspect.signature(table3).parameters["search"].default == "nested"
+    assert inspect.signature(S.search_predict).parameters["search"].default == "nested"
+    import argparse
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    assert parser.parse_args(["evaluate", "--dataset", "synthetic", "--method", "mdmo"]).search == "nested"
+    res = run_experiment(corpus, "test_motion", grid="small", progress=False, cache=False)
+    assert res.config["search"] == "nested" and res.searches == ["nested"]
+
+
+def test_table3_reports_thesis_mode_beside_nested(corpus, toy_method):
+    tab, runs = table3({"casme2": corpus}, methods=["baseline", "test_motion"], grid="small", progress=False,
+                       cache=False, reproduce_thesis=True, return_results=True)
+    assert list(tab["f1"]["casme2"].columns) == ["mer_lab", "mer_lab_thesis_mode", "thesis"]
+    res = runs[("test_motion", "casme2")]
+    assert tab[("f1", "casme2", "mer_lab")]["test_motion"] == pytest.approx(res.scores("nested")["macro_f1"])
+    assert tab[("f1", "casme2", "mer_lab_thesis_mode")]["test_motion"] == pytest.approx(
+        res.scores("thesis")["macro_f1"])
