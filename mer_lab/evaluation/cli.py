@@ -131,8 +131,9 @@ def _add_compute_options(p):
                        help="run on a local Dask cluster with N worker processes")
     group.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="parallel jobs on this machine without Dask (-1 = all cores); default 1")
+    p.add_argument("--jobs", type=int, default=-1, metavar="N",
+                   help="parallel jobs on this machine without Dask: clips in processes (threads for fewer than "
+                        "32 clips), search folds in threads; -1 = all cores")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 

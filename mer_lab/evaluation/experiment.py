@@ -150,8 +150,22 @@ def _one_sample(corpus, uid, method, params, cache_root, cache_enabled, landmark
     return cache.get_or_compute(f"features/{method.name}", key, compute)["x"]
 
 
+#: Below this many clips to compute, ``backend="auto"`` uses threads (starting processes costs
+#: a second or two).
+PROCESS_MIN_CLIPS = 32
+
+
+def _cached_sample(corpus, uid, method, params, store, landmark_tag):
+    if not store.enabled:
+        return None
+    key = _sample_key(corpus, corpus.row(uid), method, params, landmark_tag)
+    found = store.load(f"features/{method.name}", key)
+    return None if found is None else found["x"]
+
+
 def compute_features(corpus, method, *, params: Mapping | None = None, cache=True, progress: bool = True,
-                     n_jobs: int = 1, client=None, dataset: str | None = "auto") -> tuple[np.ndarray, list[str]]:
+                     n_jobs: int = 1, client=None, dataset: str | None = "auto",
+                     backend: str = "auto") -> tuple[np.ndarray, list[str]]:
     """Every clip's feature vector for a method.
 
     Parameters
@@ -168,14 +182,19 @@ def compute_features(corpus, method, *, params: Mapping | None = None, cache=Tru
     progress : bool
         A progress bar over clips.
     n_jobs : int
-        Clips computed in parallel on this machine (joblib threads: the numpy and OpenCV
-        kernels release the GIL; -1 = all cores). For processes or several machines use
-        a Dask ``client``.
+        Clips computed in parallel on this machine (-1 = all cores). Clips already in the
+        cache are read first, in this process; only the missing ones are computed in
+        parallel. For several machines use a Dask ``client``.
     client : dask.distributed.Client, optional
         Compute clips on a Dask cluster with ``client.map`` instead.
     dataset : str, None or "auto"
         Which dataset defaults of the method apply (``"auto"``: the corpus's dataset when
         it holds one dataset).
+    backend : {"auto", "processes", "threads"}
+        How ``n_jobs`` workers run: processes (joblib's loky; the clips' Python work runs
+        truly in parallel) or threads (no start-up cost; only the numpy and OpenCV kernels
+        release the GIL). ``"auto"``: processes from :data:`PROCESS_MIN_CLIPS` clips to
+        compute, threads below.
 
     Returns
     -------
@@ -210,7 +229,17 @@ def compute_features(corpus, method, *, params: Mapping | None = None, cache=Tru
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(uids), desc=f"{m.name} features", unit="clip")
+    check_choice("backend", backend, ["auto", "processes", "threads"])
     rows: list = [None] * len(uids)
+    todo = list(range(len(uids)))
+    if n_jobs != 1 and client is None:  # cached clips are read here; workers get the rest
+        todo = []
+        for i, uid in enumerate(uids):
+            rows[i] = _cached_sample(corpus, uid, m, resolved, store, tag)
+            if rows[i] is None:
+                todo.append(i)
+            elif bar is not None:
+                bar.update(1)
     if client is not None:
         from distributed import as_completed
 
@@ -231,11 +260,14 @@ def compute_features(corpus, method, *, params: Mapping | None = None, cache=Tru
             rows[i] = _one_sample(corpus, uid, *args)
             if bar is not None:
                 bar.update(1)
-    else:
+    elif todo:
         from joblib import Parallel, delayed
 
-        runner = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")
-        for i, vec in enumerate(runner(delayed(_one_sample)(corpus, uid, *args) for uid in uids)):
+        if backend == "auto":
+            backend = "processes" if len(todo) >= PROCESS_MIN_CLIPS else "threads"
+        runner = Parallel(n_jobs=n_jobs, prefer=backend, return_as="generator")
+        jobs = (delayed(_one_sample)(corpus, uids[i], *args) for i in todo)
+        for i, vec in zip(todo, runner(jobs)):
             rows[i] = vec
             if bar is not None:
                 bar.update(1)

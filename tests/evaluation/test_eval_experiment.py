@@ -66,6 +66,20 @@ def test_parallel_features_equal_serial(tmp_path, corpus, toy_method):
     np.testing.assert_array_equal(a, b)
 
 
+def test_process_workers_give_the_serial_features(tmp_path):
+    small = make_corpus(n_subjects=3, clips_per_subject=3, size=32, fps=30, classes=["happiness", "surprise"],
+                        seed=5)
+    kw = dict(params={"blocks": (2, 2, 1)}, progress=False)
+    serial, _ = compute_features(small, "hog_top", cache=False, **kw)
+    cache = DiskCache(tmp_path)
+    first, _ = compute_features(small, "hog_top", cache=cache, n_jobs=2, backend="processes", **kw)
+    np.testing.assert_array_equal(serial, first)
+    again, _ = compute_features(small, "hog_top", cache=cache, n_jobs=2, backend="processes", **kw)
+    np.testing.assert_array_equal(serial, again)
+    with pytest.raises(ValueError, match="backend"):
+        compute_features(small, "hog_top", cache=False, n_jobs=2, backend="mpi", **kw)
+
+
 def test_run_experiment_tables_and_predictions(corpus, toy_method):
     res = run_experiment(corpus, "test_motion", search="nested", grid="small", progress=False, cache=False,
                          seed=7, report_thesis=True)
