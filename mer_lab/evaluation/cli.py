@@ -90,7 +90,9 @@ def _add_method_options(p, *, required: bool = True):
     p.add_argument("--method", required=required, choices=names, metavar="NAME",
                    help=f"feature method; one of: {', '.join(names)}")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a method parameter, repeatable (e.g. --param tim=20 --param 'blocks=[4,4,1]')")
+                   help="override a method parameter, repeatable (e.g. --param tim=20 --param 'blocks=[4,4,1]'); "
+                        "the flow methods (mdmo, sparse_mdmo, hoof, biwoof, fdm) use the fast Farneback flow by "
+                        "default: --param engine=tvl1 gives the papers' TV-L1 flow (about 70x slower)")
 
 
 def _add_run_options(p):
