@@ -53,7 +53,8 @@ How the grid is made fast
   libsvm's single-precision kernel cache and rounding. On z-scored 72-d features this
   removes about two thirds of the fits.
 * Training sets are processed in parallel with joblib (threads: libsvm releases the
-  GIL), or on a Dask cluster through joblib's ``"dask"`` backend.
+  GIL; processes when a fold stage such as Sparse MDMO's dictionary is fitted in every
+  training set), or on a Dask cluster through joblib's ``"dask"`` backend.
 
 Predictions are those of ``SVC(kernel="poly", degree=d, coef0=coef, gamma=g, C=C)``
 fitted on the same scaled training rows (tested for exact equality on small grids).
@@ -429,8 +430,9 @@ def _single_threaded_blas(active: bool):
         yield
 
 
-def _run_tasks(fn: Callable, tasks: list[tuple], *, n_jobs: int, progress: bool, desc: str, client=None):
-    """Run ``fn(*task)`` for every task with joblib (threads), or on a Dask cluster."""
+def _run_tasks(fn: Callable, tasks: list[tuple], *, n_jobs: int, progress: bool, desc: str, client=None,
+               prefer: str = "threads"):
+    """Run ``fn(*task)`` for every task with joblib (threads, or processes when asked), or on a Dask cluster."""
     from joblib import Parallel, delayed, parallel_config
 
     bar = None
@@ -445,7 +447,8 @@ def _run_tasks(fn: Callable, tasks: list[tuple], *, n_jobs: int, progress: bool,
     # The matrices are small: multi-threaded BLAS only adds contention (and is very slow
     # on a loaded machine), so every task runs single-threaded BLAS.
     with backend, _single_threaded_blas(True):
-        runner = Parallel(n_jobs=n_jobs if client is None else -1, prefer="threads", return_as="generator")
+        runner = Parallel(n_jobs=n_jobs if client is None else -1, prefer=prefer if client is None else "threads",
+                          return_as="generator")
         for res in runner(delayed(fn)(*t) for t in tasks):
             results.append(res)
             if bar is not None:
@@ -537,7 +540,10 @@ def poly_grid_predictions(X, y_codes, requests, *, grid="thesis", preprocessing:
     unique = _dedupe(requests)
     tasks = [(X, y_codes, train, test, grid, preprocessing, fold_transformer, collapse)
              for train, test, _m, _t in unique]
-    results = _run_tasks(_poly_task, tasks, n_jobs=n_jobs, progress=progress, desc="SVM grid", client=client)
+    # a fold stage (e.g. Sparse MDMO's dictionary) is Python-heavy: processes run it in parallel
+    prefer = "processes" if fold_transformer is not None and n_jobs != 1 and len(tasks) > 1 else "threads"
+    results = _run_tasks(_poly_task, tasks, n_jobs=n_jobs, progress=progress, desc="SVM grid", client=client,
+                         prefer=prefer)
     stats = {"fits": sum(s["fits"] for _p, s in results), "reused": sum(s["reused"] for _p, s in results),
              "training_sets": len(unique), "settings": grid.n_settings}
     return _split_results(unique, results, len(requests)), stats
@@ -554,8 +560,9 @@ def estimator_grid_predictions(X, y_codes, requests, *, classifier: str, setting
     unique = _dedupe(requests)
     tasks = [(X, y_codes, train, test, classifier, list(settings), preprocessing, fold_transformer, random_state)
              for train, test, _m, _t in unique]
+    prefer = "processes" if fold_transformer is not None and n_jobs != 1 and len(tasks) > 1 else "threads"
     results = _run_tasks(_estimator_task, tasks, n_jobs=n_jobs, progress=progress, desc=f"{classifier} grid",
-                         client=client)
+                         client=client, prefer=prefer)
     stats = {"fits": sum(s["fits"] for _p, s in results), "reused": 0, "training_sets": len(unique),
              "settings": len(settings)}
     return _split_results(unique, results, len(requests)), stats

@@ -357,3 +357,15 @@ def test_long_searches_announce_an_estimate(capsys):
             S.LONG_RUN_SECONDS = old
     assert "64,000 SVM fits" in capsys.readouterr().err
     assert S.estimate_seconds(1000, 0.01, 2) == pytest.approx(5.0)
+
+
+def test_fold_stage_searches_in_processes_give_the_serial_predictions():
+    from sklearn.decomposition import PCA
+
+    X, y, groups = data(15, n_subjects=4, per=6)
+    codes = np.unique(y, return_inverse=True)[1]
+    req = [(tr, te) for _n, tr, te in loso(y, groups)]
+    one, _ = S.poly_grid_predictions(X, codes, req, grid="small", fold_transformer=PCA(3))
+    two, _ = S.poly_grid_predictions(X, codes, req, grid="small", fold_transformer=PCA(3), n_jobs=2)
+    for p, q in zip(one, two):
+        np.testing.assert_array_equal(p, q)
