@@ -298,10 +298,11 @@ def run_method(choice: CorpusChoice, method: str, *, params: Mapping | None = No
         # features in this thread (their extraction is not run on threads here); n_jobs
         # goes to the folds of the classifier
         features = _features(choice, method, params, protocol, cache)
+        # nested comparisons also carry the thesis-mode numbers: the dashboard shows the gap
         return run_experiment(corpus, method, protocol=protocol, classifier=classifier, search=search,
                               params=dict(params or {}), classifier_params=dict(classifier_params or {}) or None,
                               progress=False, cache=cache, n_jobs=n_jobs, features=features,
-                              feature_source="method")
+                              feature_source="method", report_thesis=search == "nested")
 
     return _memo(key, build)
 

@@ -16,7 +16,7 @@ name             per-sample function (module path) and thesis defaults (section 
 ``elbp_top``     ``features.lbp.elbp_top`` (radial and angular differences); TIM 10, R=2/1
 ``hog_top``      ``features.hog.hog_top``; TIM 10, 8 bins, 8x8x1 blocks
 ``higo_top``     ``features.hog.higo_top``; as HOG-TOP, unweighted
-``mdmo``         ``features.mdmo.mdmo``; lambda 0.9, no TIM, TV-L1 flow, flow-domain alignment
+``mdmo``         ``features.mdmo.mdmo``; lambda 0.9, no TIM, flow-domain alignment
 ``sparse_mdmo``  ``features.mdmo.mdmo_frames`` (TIM 10 frames) + fold stage
                  ``features.sparse_mdmo.SparseMDMOFromFrames`` (GraphSC dictionary, lambda 0.9)
 ``hoof``         ``features.hoof.clip_hoof`` (onset -> apex flow, 8 bins, 5x5 blocks)
@@ -24,6 +24,10 @@ name             per-sample function (module path) and thesis defaults (section 
 ``fdm``          ``features.fdm.fdm``; 8x8 blocks, 4 temporal segments
 ``baseline``     no features; the majority class
 ===============  ==========================================================================
+
+The flow methods (MDMO, Sparse MDMO, HOOF, Bi-WOOF, FDM) compute optical flow with
+:data:`DEFAULT_ENGINE` (Farneback) unless given ``engine="tvl1"``, the TV-L1 flow of the
+papers and the thesis (about 70 times slower on 96x96 faces).
 
 Feature modules are imported only when a method is used, so the registry works while
 they are being developed; :func:`available_methods` says which ones can run.
@@ -220,7 +224,12 @@ _BLOCKS3 = Param("blocks", "tuple", (8, 8, 1), "blocks (rows, columns, time)", l
 _RADII = Param("radii", "tuple", (1, 1, 1), "LBP radii (x, y, t) in pixels / frames", low=1, high=8, length=3)
 _POINTS = Param("points", "tuple", (8, 8, 8), "neighbours on the XY, XT and YT rings", low=4, high=16, length=3)
 _MAPPING = Param("mapping", "choice", "u2", "LBP code mapping", choices=("u2", "riu2", "none"))
-_ENGINE = Param("engine", "choice", "tvl1", "optical-flow engine", choices=("tvl1", "farneback", "dis"))
+#: Default optical-flow engine of the flow methods: Farneback, chosen by measured error per
+#: second against the synthetic ground truth (docs/optical_flow.md: the lowest error where
+#: the face moves, at about 1/70 of TV-L1's time). ``engine="tvl1"`` is the papers' engine.
+DEFAULT_ENGINE = "farneback"
+_ENGINE = Param("engine", "choice", DEFAULT_ENGINE, "optical-flow engine (farneback: fast default; tvl1: the "
+                "papers' TV-L1, about 70x slower)", choices=("tvl1", "farneback", "dis"))
 _LAM = Param("lam", "float", 0.9, "MDMO lambda: weight of magnitude against angle", low=0.0, high=1.0)
 _BINS = Param("bins", "int", 8, "orientation bins", low=2, high=36)
 _ALIGN = Param("align", "choice", "none", "flow-domain alignment: remove the global motion fitted on the flow "
@@ -266,7 +275,7 @@ _BUILTIN = [
            names="mer_lab.features.hog:higo_top_names", gamma_step=0.1,
            reference="Li et al., TAC 2018, doi:10.1109/TAFFC.2017.2667642"),
     Method(name="mdmo", title="MDMO", function="mer_lab.features.mdmo:mdmo",
-           defaults={"lam": 0.9, "angle": "circular", "engine": "tvl1", "align": True}, tim=None,
+           defaults={"lam": 0.9, "angle": "circular", "engine": DEFAULT_ENGINE, "align": True}, tim=None,
            schema=(_tim_param(None), _LAM,
                    Param("angle", "choice", "circular", "mean direction as (cos, sin) ('circular') or as the "
                          "angle in [0, 2 pi) ('linear', the paper's)", choices=("circular", "linear")),
@@ -274,7 +283,7 @@ _BUILTIN = [
            needs=("landmarks",), names="mer_lab.features.mdmo:mdmo_names",
            reference="Liu et al., TAC 2016, doi:10.1109/TAFFC.2015.2485205; thesis 4.2.2"),
     Method(name="sparse_mdmo", title="Sparse MDMO", function="mer_lab.features.mdmo:mdmo_frames",
-           defaults={"n_frames": 10, "engine": "tvl1", "align": True}, tim=None,
+           defaults={"n_frames": 10, "engine": DEFAULT_ENGINE, "align": True}, tim=None,
            stage="mer_lab.features.sparse_mdmo:SparseMDMOFromFrames",
            stage_defaults={"lam": 0.9, "angle": "linear", "n_atoms": 128, "alpha": 1.0, "beta": 1.0, "k": 5},
            schema=(Param("n_frames", "int", 10, "TIM frames before the per-frame MDMO", low=2, high=100),
@@ -290,21 +299,21 @@ _BUILTIN = [
            reference="Liu, Li & Lai, TAC 2018, doi:10.1109/TAFFC.2018.2854166; thesis 4.2.3 "
                      "(SAMM takes CASME II's settings)"),
     Method(name="hoof", title="HOOF", function="mer_lab.features.hoof:clip_hoof",
-           defaults={"mode": "apex", "bins": 8, "blocks": (5, 5), "engine": "tvl1", "align": "none"}, tim=None,
+           defaults={"mode": "apex", "bins": 8, "blocks": (5, 5), "engine": DEFAULT_ENGINE, "align": "none"}, tim=None,
            schema=(_tim_param(None), _BINS,
                    Param("blocks", "tuple", (5, 5), "grid of blocks (rows, columns), one histogram each; "
                          "(1, 1) = one whole-face histogram", low=1, high=32, length=2),
                    _ENGINE, _ALIGN), names="mer_lab.features.hoof:hoof_names", preprocessing="standard",
            reference="Chaudhry et al., CVPR 2009, doi:10.1109/CVPR.2009.5206821"),
     Method(name="biwoof", title="Bi-WOOF", function="mer_lab.features.biwoof:biwoof",
-           defaults={"blocks": (5, 5), "bins": 8, "engine": "tvl1", "align": "none"}, tim=None,
+           defaults={"blocks": (5, 5), "bins": 8, "engine": DEFAULT_ENGINE, "align": "none"}, tim=None,
            dataset_defaults={"smic": {"blocks": (8, 8)}},
            schema=(Param("blocks", "tuple", (5, 5), "blocks (rows, columns)", low=1, high=32, length=2),
                    _BINS, _ENGINE, _ALIGN),
            names="mer_lab.features.biwoof:biwoof_names", preprocessing="standard",
            reference="Liong et al., Signal Processing: Image Communication 2018, doi:10.1016/j.image.2017.11.006"),
     Method(name="fdm", title="FDM", function="mer_lab.features.fdm:fdm",
-           defaults={"blocks": (8, 8), "segments": 4, "engine": "tvl1"}, tim=None,
+           defaults={"blocks": (8, 8), "segments": 4, "engine": DEFAULT_ENGINE}, tim=None,
            schema=(Param("blocks", "tuple", (8, 8), "blocks (rows, columns)", low=1, high=32, length=2),
                    Param("segments", "int", 4, "temporal segments", low=1, high=20), _ENGINE),
            names="mer_lab.features.fdm:fdm_names", preprocessing="standard",

@@ -34,17 +34,27 @@ def cli_method():
 def test_evaluate_prints_scores_and_writes_results(tmp_path, capsys):
     out = tmp_path / "results.csv"
     pred = tmp_path / "pred.csv"
-    code = main(["evaluate", *TINY, "--method", "cli_range", "--search", "nested", "--grid", "small",
+    code = main(["evaluate", *TINY, "--method", "cli_range", "--report-thesis", "--grid", "small",
                  "--seed", "3", "--out", str(out), "--predictions", str(pred)])
     assert code == 0
     text = capsys.readouterr().out
     for word in ("accuracy", "macro F1", "UF1", "UAR", "thesis", "nested", "baseline", "gap"):
         assert word in text
+    assert "hyper-parameter selection: nested (chosen on the training subjects only" in text
     config = json.loads(out.read_text().splitlines()[1][len("# config: "):])
     assert config["seed"] == 3 and config["search"] == "nested" and "versions" in config
     table = pd.read_csv(out, comment="#")
     assert {"thesis", "nested", "counts"} == set(table["search"])
     assert len(pd.read_csv(pred, comment="#")) == 2 * 16
+
+
+def test_evaluate_default_is_nested_and_says_so(capsys):
+    assert main(["evaluate", *TINY, "--method", "cli_range", "--grid", "small"]) == 0
+    text = capsys.readouterr().out
+    assert "search nested" in text and "hyper-parameter selection: nested" in text
+    assert "gap" not in text and "\nthesis " not in text
+    assert main(["evaluate", *TINY, "--method", "cli_range", "--grid", "small", "--search", "thesis"]) == 0
+    assert "hyper-parameter selection: thesis (chosen on the test folds" in capsys.readouterr().out
 
 
 def test_evaluate_json_output_and_params(tmp_path, capsys):

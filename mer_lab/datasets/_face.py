@@ -204,8 +204,11 @@ class FaceModel:
         these, so that OpenCV's 1/32-pixel position quantisation and its cubic kernel
         act on a twice finer, smoother grid."""
         if self.image_hr is None:
-            self.image_hr = _oversample(self.image)
-            self.lid_hr = _oversample(self.lid)
+            # clips render in parallel threads: publish lid_hr before image_hr, so that a
+            # thread seeing image_hr set never reads a missing lid_hr
+            image_hr, lid_hr = _oversample(self.image), _oversample(self.lid)
+            self.lid_hr = lid_hr
+            self.image_hr = image_hr
         return self.image_hr, self.lid_hr
 
 

@@ -379,7 +379,7 @@ def run_protocol(X, y, *, groups=None, datasets=None, uids=None, protocol: str =
                  classifier: str = "svm_poly", search: str = "none", params: Mapping | None = None, grid="auto",
                  preprocessing: str = "standard", fold_transformer=None, metric: str = "macro_f1",
                  n_jobs: int = 1, progress: bool = False, client=None, seed: int = 0,
-                 warn: bool = True) -> ProtocolRun:
+                 warn: bool = True, inner="auto", prune="auto", report_thesis: bool = False) -> ProtocolRun:
     """Run a classifier through a protocol and return fold-level predictions.
 
     Parameters
@@ -399,6 +399,8 @@ def run_protocol(X, y, *, groups=None, datasets=None, uids=None, protocol: str =
         Datasets of ``"cross"``.
     classifier, search, params, grid, preprocessing, fold_transformer, metric, n_jobs, progress, client, seed
         See :func:`mer_lab.evaluation.search.search_predict`.
+    inner, prune, report_thesis
+        Nested search options (:func:`mer_lab.evaluation.search.search_predict`).
     warn : bool
         Emit :func:`protocol_notes` as :class:`ProtocolWarning`.
 
@@ -434,7 +436,7 @@ def run_protocol(X, y, *, groups=None, datasets=None, uids=None, protocol: str =
     result = search_predict(X, y, groups=inner_groups, folds=folds, classifier=classifier, search=search,
                             grid=grid, params=params, preprocessing=preprocessing,
                             fold_transformer=fold_transformer, metric=metric, n_jobs=n_jobs, progress=progress,
-                            client=client, seed=seed)
+                            client=client, seed=seed, inner=inner, prune=prune, report_thesis=report_thesis)
     fold_of = np.full(y.size, None, dtype=object)
     for name, _tr, te in folds:
         fold_of[te] = name

@@ -403,7 +403,8 @@ pd.DataFrame(cross).rename(columns={"loso": "LOSO", "cross": "leave one database
 # **Nested LOSO** (`search="nested"`) repeats the whole search inside every training
 # part: for outer fold *k*, an inner LOSO over the other subjects picks the setting, which
 # is then trained on all of them and applied to subject *k*, who took no part in the
-# choice. `run_protocol` returns both sets of predictions.
+# choice. It is mer_lab's default; `report_thesis=True` adds the thesis-mode predictions,
+# so `run_protocol` returns both.
 #
 # A clean test of the idea: features of **pure noise**, which carry no information about
 # the labels at all. Nothing can be learned from them, so an honest estimate has no
@@ -417,7 +418,7 @@ def noise_features(seed):
 
 # %%
 noise_runs = [run_protocol(noise_features(seed), y, groups=groups, search="nested", grid="thesis_coarse",
-                           n_jobs=2, warn=False) for seed in range(5)]
+                           report_thesis=True, n_jobs=2, warn=False) for seed in range(5)]
 
 
 # %%
@@ -463,7 +464,7 @@ features = {"MDMO": (X_mdmo, "none"), "Bi-WOOF": (X_biwoof, "none"), "HOG-TOP": 
 nested_runs, rows = {}, []
 for label, (X, prep) in features.items():
     run = run_protocol(X, y, groups=groups, search="nested", grid="thesis_coarse", preprocessing=prep,
-                       n_jobs=2, warn=False)
+                       report_thesis=True, n_jobs=2, warn=False)
     nested_runs[label] = run
     rows.append({"features": label, "thesis": macro_f1_of(run, "thesis"), "nested": macro_f1_of(run, "nested")})
 rows.append({"features": "noise (5 draws)", **noise_table[["thesis", "nested"]].mean()})

@@ -38,7 +38,8 @@ def test_dask_run_matches_single_process(client):
         local_X, _ = compute_features(corpus, "test_range", cache=False, progress=False)
         dask_X, _ = compute_features(corpus, "test_range", cache=False, progress=False, client=client)
         np.testing.assert_array_equal(local_X, dask_X)
-        kw = dict(search="nested", grid="small", progress=False, cache=False, features=(local_X, ["a"] * 4))
+        kw = dict(search="nested", report_thesis=True, grid="small", progress=False, cache=False,
+                  features=(local_X, ["a"] * 4))
         local = run_experiment(corpus, "test_range", **kw)
         remote = run_experiment(corpus, "test_range", client=client, **kw)
         for mode in ("thesis", "nested"):
@@ -47,3 +48,25 @@ def test_dask_run_matches_single_process(client):
         assert local.selected["params"].tolist() == remote.selected["params"].tolist()
     finally:
         M.unregister_method("test_range")
+
+
+def test_two_process_workers_give_the_single_process_numbers():
+    """A LocalCluster of 2 worker processes: the same features, predictions and choices as one process."""
+    corpus = make_corpus(n_subjects=3, clips_per_subject=3, size=32, fps=30, classes=["happiness", "surprise"],
+                         seed=2)
+    params = {"blocks": (2, 2, 1)}
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        with distributed.Client(cluster, timeout="60s") as c:
+            assert len(c.nthreads()) == 2
+            remote_X, _ = compute_features(corpus, "hog_top", params=params, cache=False, progress=False, client=c)
+            kw = dict(params=params, grid="small", progress=False, cache=False)
+            remote = run_experiment(corpus, "hog_top", client=c, **kw)
+    finally:
+        cluster.close()
+    local_X, _ = compute_features(corpus, "hog_top", params=params, cache=False, progress=False)
+    np.testing.assert_array_equal(local_X, remote_X)
+    local = run_experiment(corpus, "hog_top", **kw)
+    assert local.scores("nested") == remote.scores("nested")
+    np.testing.assert_array_equal(local.predictions["predicted"], remote.predictions["predicted"])
+    assert local.selected["params"].tolist() == remote.selected["params"].tolist()

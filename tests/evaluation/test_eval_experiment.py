@@ -66,9 +66,23 @@ def test_parallel_features_equal_serial(tmp_path, corpus, toy_method):
     np.testing.assert_array_equal(a, b)
 
 
+def test_process_workers_give_the_serial_features(tmp_path):
+    small = make_corpus(n_subjects=3, clips_per_subject=3, size=32, fps=30, classes=["happiness", "surprise"],
+                        seed=5)
+    kw = dict(params={"blocks": (2, 2, 1)}, progress=False)
+    serial, _ = compute_features(small, "hog_top", cache=False, **kw)
+    cache = DiskCache(tmp_path)
+    first, _ = compute_features(small, "hog_top", cache=cache, n_jobs=2, backend="processes", **kw)
+    np.testing.assert_array_equal(serial, first)
+    again, _ = compute_features(small, "hog_top", cache=cache, n_jobs=2, backend="processes", **kw)
+    np.testing.assert_array_equal(serial, again)
+    with pytest.raises(ValueError, match="backend"):
+        compute_features(small, "hog_top", cache=False, n_jobs=2, backend="mpi", **kw)
+
+
 def test_run_experiment_tables_and_predictions(corpus, toy_method):
     res = run_experiment(corpus, "test_motion", search="nested", grid="small", progress=False, cache=False,
-                         seed=7)
+                         seed=7, report_thesis=True)
     t = res.table
     assert list(t.columns) == ["dataset", "method", "protocol", "search", "classifier", "metric", "value",
                                "average", "parameters"]
@@ -82,7 +96,7 @@ def test_run_experiment_tables_and_predictions(corpus, toy_method):
     assert res.baseline() == pytest.approx({k: b[k] for k in ("accuracy", "macro_f1", "weighted_f1", "uf1",
                                                               "uar")})
     summary = res.summary()
-    assert list(summary.index) == ["thesis", "nested", "baseline", "gap (thesis - nested)"]
+    assert list(summary.index) == ["nested", "thesis", "baseline", "gap (thesis - nested)"]
     assert summary.loc["gap (thesis - nested)", "macro_f1"] == pytest.approx(
         summary.loc["thesis", "macro_f1"] - summary.loc["nested", "macro_f1"])
     c = res.config
@@ -201,3 +215,30 @@ def test_table3_common_parameters_reach_only_the_methods_that_have_them():
     assert _method_kwargs("mdmo", {"engine": "dis"}, per_method)["params"] == {"engine": "dis", "lam": 0.5}
     # one dict for all methods keeps working as before
     assert _method_kwargs("hoof", None, {"params": {"bins": 4}})["params"] == {"bins": 4}
+
+
+def test_nested_is_the_default_everywhere(corpus, toy_method):
+    import inspect
+
+    from mer_lab.evaluation import search as S
+    from mer_lab.evaluation.cli import register
+
+    assert inspect.signature(run_experiment).parameters["search"].default == "nested"
+    assert inspect.signature(table3).parameters["search"].default == "nested"
+    assert inspect.signature(S.search_predict).parameters["search"].default == "nested"
+    import argparse
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    assert parser.parse_args(["evaluate", "--dataset", "synthetic", "--method", "mdmo"]).search == "nested"
+    res = run_experiment(corpus, "test_motion", grid="small", progress=False, cache=False)
+    assert res.config["search"] == "nested" and res.searches == ["nested"]
+
+
+def test_table3_reports_thesis_mode_beside_nested(corpus, toy_method):
+    tab, runs = table3({"casme2": corpus}, methods=["baseline", "test_motion"], grid="small", progress=False,
+                       cache=False, reproduce_thesis=True, return_results=True)
+    assert list(tab["f1"]["casme2"].columns) == ["mer_lab", "mer_lab_thesis_mode", "thesis"]
+    res = runs[("test_motion", "casme2")]
+    assert tab[("f1", "casme2", "mer_lab")]["test_motion"] == pytest.approx(res.scores("nested")["macro_f1"])
+    assert tab[("f1", "casme2", "mer_lab_thesis_mode")]["test_motion"] == pytest.approx(
+        res.scores("thesis")["macro_f1"])

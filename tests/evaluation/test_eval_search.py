@@ -155,13 +155,13 @@ def test_nested_selection_never_sees_the_test_subject():
     hyper-parameters of fold s0 are chosen; in thesis mode it does change the scores."""
     X, y, groups = data(7)
     folds = loso(y, groups)
-    a = S.search_predict(X, y, groups=groups, folds=folds, grid="small", search="nested")
+    a = S.search_predict(X, y, groups=groups, folds=folds, grid="small", search="nested", report_thesis=True)
     X2, y2 = X.copy(), y.copy()
     own = groups == "s0"
     rng = np.random.default_rng(99)
     X2[own] = rng.normal(5, 3, size=X2[own].shape)
     y2[own] = rng.permutation(np.where(y2[own] == "negative", "positive", "negative"))
-    b = S.search_predict(X2, y2, groups=groups, folds=folds, grid="small", search="nested")
+    b = S.search_predict(X2, y2, groups=groups, folds=folds, grid="small", search="nested", report_thesis=True)
     sel_a = a.selected[(a.selected["search"] == "nested") & (a.selected["fold"] == "s0")]
     sel_b = b.selected[(b.selected["search"] == "nested") & (b.selected["fold"] == "s0")]
     assert sel_a[["setting", "selection_score"]].to_dict("records") == \
@@ -175,8 +175,8 @@ def test_inner_folds_exclude_the_outer_test_subject(monkeypatch):
     seen = []
     original = S._inner_requests
 
-    def spy(g, train):
-        out = original(g, train)
+    def spy(g, train, inner="auto"):
+        out = original(g, train, inner)
         seen.append((set(g[train]), out))
         return out
 
@@ -243,3 +243,129 @@ def test_search_none_uses_given_parameters():
     ref = brute_force(X, y, folds, S.PolyGrid(degrees=(2,), coefs=(1.0,), gammas=(0.1,), Cs=(10.0,)), "standard")
     np.testing.assert_array_equal(res.predictions["none"], ref[0])
     assert res.scores is None
+
+
+def brute_nested_svc(X, y, groups, grid, candidates=None, inner_splits=None):
+    """Plain nested LOSO with SVC(kernel="poly") on per-fold z-scored features: predictions, chosen
+    setting per fold and every setting's pooled inner macro F1 / accuracy per fold."""
+    settings = grid.settings()
+    pred = np.empty(len(y), dtype=object)
+    chosen, inner_table = {}, {}
+    for g in np.unique(groups):
+        tr, te = np.flatnonzero(groups != g), np.flatnonzero(groups == g)
+        splits = inner_splits(tr) if inner_splits else [
+            (tr[groups[tr] != h], tr[groups[tr] == h]) for h in np.unique(groups[tr])]
+        inner = np.empty((len(settings), len(y)), dtype=object)
+        scored = np.concatenate([ite for _itr, ite in splits])
+        for itr, ite in splits:
+            sc = StandardScaler().fit(X[itr])
+            A, B = sc.transform(X[itr]), sc.transform(X[ite])
+            for s, r in enumerate(settings.itertuples()):
+                clf = SVC(kernel="poly", degree=int(r.degree), coef0=r.coef, gamma=r.gamma, C=r.C)
+                inner[s, ite] = clf.fit(A, y[itr]).predict(B)
+        f1 = np.array([macro_f1(y[scored], inner[s, scored]) for s in range(len(settings))])
+        acc = np.array([accuracy(y[scored], inner[s, scored]) for s in range(len(settings))])
+        inner_table[g] = (f1, acc)
+        pool = range(len(settings)) if candidates is None else candidates(f1, acc)
+        best = max(pool, key=lambda s: (f1[s], acc[s], -s))
+        chosen[g] = best
+        r = settings.iloc[best]
+        sc = StandardScaler().fit(X[tr])
+        clf = SVC(kernel="poly", degree=int(r.degree), coef0=r.coef, gamma=r.gamma, C=r.C)
+        pred[te] = clf.fit(sc.transform(X[tr]), y[tr]).predict(sc.transform(X[te]))
+    return pred, chosen, inner_table
+
+
+def test_nested_poly_search_equals_a_plain_nested_svc_loop():
+    X, y, groups = data(11, n_subjects=5, per=8, d=6)
+    grid = S.PolyGrid(degrees=(2, 3), coefs=(0.0, 1.0), gammas=(0.05, 0.5), Cs=(0.1, 10.0))
+    res = S.search_predict(X, y, groups=groups, folds=loso(y, groups), grid=grid, search="nested",
+                           inner="loso", prune="none")
+    ref, chosen, _ = brute_nested_svc(X, y, groups, grid)
+    np.testing.assert_array_equal(res.predictions["nested"], ref)
+    sel = res.selected[res.selected["search"] == "nested"]
+    assert dict(zip(sel["fold"], sel["setting"])) == chosen
+    assert "thesis" not in res.predictions and res.scores is None     # honest only, unless asked
+
+
+def test_coarse_to_fine_pruning_follows_its_stated_rule():
+    """Ten coarse gammas (every 2nd of 20) first, then the fine gammas between the best one's
+    coarse neighbours with the same degree and coef and every C: the choice is the best of exactly
+    those settings, scored as a plain nested loop scores them."""
+    X, y, groups = data(12, n_subjects=5, per=8, d=6)
+    gammas = tuple(np.round(np.arange(1, 21) * 0.05, 12))
+    grid = S.PolyGrid(degrees=(2, 3), coefs=(1.0,), gammas=gammas, Cs=(0.1, 10.0))
+    settings = grid.settings()
+    coarse = set(gammas[1::2])
+
+    def rule(f1, acc):
+        first = [s for s in range(len(settings)) if settings.gamma[s] in coarse]
+        b = max(first, key=lambda s: (f1[s], acc[s], -s))
+        g = gammas.index(settings.gamma[b])
+        near = {gammas[j] for j in (g - 1, g + 1) if 0 <= j < len(gammas)} - coarse
+        second = [s for s in range(len(settings)) if settings.gamma[s] in near
+                  and settings.degree[s] == settings.degree[b] and settings.coef[s] == settings.coef[b]]
+        return first + second
+
+    res = S.search_predict(X, y, groups=groups, folds=loso(y, groups), grid=grid, search="nested", inner="loso")
+    ref, chosen, _ = brute_nested_svc(X, y, groups, grid, candidates=rule)
+    sel = res.selected[res.selected["search"] == "nested"]
+    assert dict(zip(sel["fold"], sel["setting"])) == chosen
+    np.testing.assert_array_equal(res.predictions["nested"], ref)
+    assert res.stats["prune"] == "coarse_to_fine"
+    assert res.stats["evaluated_settings"] < grid.n_settings
+
+
+def test_grouped_inner_folds_keep_subjects_whole_and_balanced():
+    groups = np.repeat([f"s{i:02d}" for i in range(30)], np.arange(30) % 4 + 2)
+    train = np.flatnonzero(groups != "s00")
+    inner = S._inner_requests(groups, train)                   # 29 training subjects > 20: 5 folds
+    assert len(inner) == S.INNER_FOLDS
+    tests = [set(groups[te]) for _tr, te in inner]
+    assert set().union(*tests) == set(groups[train]) and sum(len(t) for t in tests) == 29
+    for (tr, te), subj in zip(inner, tests):
+        assert not subj & set(groups[tr]) and "s00" not in subj
+        assert set(tr) | set(te) == set(train)
+    sizes = [len(te) for _tr, te in inner]
+    assert max(sizes) - min(sizes) <= 5
+    assert len(S._inner_requests(groups, train, "loso")) == 29
+    with pytest.raises(ValueError, match="inner"):
+        S.search_predict(np.zeros((4, 2)), np.array([0, 1, 0, 1]), groups=np.array([0, 0, 1, 1]),
+                         folds=[("a", [0, 1], [2, 3])], inner=1)
+
+
+def test_report_thesis_adds_the_thesis_selection_unchanged():
+    X, y, groups = data(13)
+    folds = loso(y, groups)
+    both = S.search_predict(X, y, groups=groups, folds=folds, grid="small", search="nested", report_thesis=True)
+    thesis = S.search_predict(X, y, groups=groups, folds=folds, grid="small", search="thesis")
+    nested = S.search_predict(X, y, groups=groups, folds=folds, grid="small")           # the default
+    np.testing.assert_array_equal(both.predictions["thesis"], thesis.predictions["thesis"])
+    np.testing.assert_array_equal(both.predictions["nested"], nested.predictions["nested"])
+    assert set(nested.predictions) == {"nested"}
+
+
+def test_long_searches_announce_an_estimate(capsys):
+    X, y, groups = data(14, n_subjects=6, per=6)
+    with pytest.warns(S.LongRunWarning, match="min"):
+        old = S.LONG_RUN_SECONDS
+        S.LONG_RUN_SECONDS = 0.0
+        try:
+            S._announce([(100, 640, 30)], X, np.unique(y, return_inverse=True)[1], "standard", None,
+                        S.poly_grid("thesis_coarse"), 1, True, None, "nested search")
+        finally:
+            S.LONG_RUN_SECONDS = old
+    assert "64,000 SVM fits" in capsys.readouterr().err
+    assert S.estimate_seconds(1000, 0.01, 2) == pytest.approx(5.0)
+
+
+def test_fold_stage_searches_in_processes_give_the_serial_predictions():
+    from sklearn.decomposition import PCA
+
+    X, y, groups = data(15, n_subjects=4, per=6)
+    codes = np.unique(y, return_inverse=True)[1]
+    req = [(tr, te) for _n, tr, te in loso(y, groups)]
+    one, _ = S.poly_grid_predictions(X, codes, req, grid="small", fold_transformer=PCA(3))
+    two, _ = S.poly_grid_predictions(X, codes, req, grid="small", fold_transformer=PCA(3), n_jobs=2)
+    for p, q in zip(one, two):
+        np.testing.assert_array_equal(p, q)
