@@ -4,11 +4,13 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.model_selection import LeaveOneGroupOut
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import MinMaxScaler, Normalizer, StandardScaler
 from sklearn.svm import SVC
 
 from mer_lab.evaluation import search as S
+from mer_lab.evaluation.search import search_predict
 from mer_lab.evaluation.metrics import accuracy, macro_f1, uar
 from mer_lab.evaluation.protocols import protocol_folds
 
@@ -369,3 +371,19 @@ def test_fold_stage_searches_in_processes_give_the_serial_predictions():
     two, _ = S.poly_grid_predictions(X, codes, req, grid="small", fold_transformer=PCA(3), n_jobs=2)
     for p, q in zip(one, two):
         np.testing.assert_array_equal(p, q)
+
+
+def test_nested_search_over_one_setting_trains_only_the_outer_folds():
+    """Nothing to select: the inner folds are skipped (a network would otherwise train once per inner fold),
+    and the predictions are those of the single setting."""
+    rng = np.random.default_rng(3)
+    X, y, groups = rng.normal(size=(40, 5)), np.repeat([0, 1], 20), np.tile(np.arange(8), 5)
+    folds = [(str(i), tr, te) for i, (tr, te) in enumerate(LeaveOneGroupOut().split(X, y, groups))]
+    kw = dict(groups=groups, folds=folds, classifier="knn")
+    one = search_predict(X, y, search="nested", grid={"n_neighbors": [3]}, **kw)
+    fixed = search_predict(X, y, search="none", params={"n_neighbors": 3}, **kw)
+    assert one.stats["fits"] == len(folds)
+    assert np.array_equal(one.predictions["nested"], fixed.predictions["none"])
+    assert set(one.selected["params"]) == {'{"n_neighbors": 3}'}
+    two = search_predict(X, y, search="nested", grid={"n_neighbors": [3, 5]}, **kw)
+    assert two.stats["fits"] > 2 * len(folds)  # with a choice to make, the inner folds run
