@@ -22,13 +22,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--difficulty", default="default", choices=["easy", "default", "hard"])
     parser.add_argument("--engine", default="farneback", choices=["farneback", "dis", "tvl1"])
+    parser.add_argument("--deep", action="store_true", help="also the deep methods (STSTNet, ...; slow)")
     args = parser.parse_args()
     os.environ["MER_LAB_CACHE"] = tempfile.mkdtemp(prefix="mer_lab_bench_")  # cold caches
 
     from mer_lab import compare as mc
     from mer_lab.methods import METHODS
 
-    methods = list(METHODS)
+    # the networks of mer_lab.deep train for minutes per method: benchmarks/bench_deep.py times them
+    methods = [name for name, m in METHODS.items() if m.classifier is None or args.deep]
     choice = mc.CorpusChoice("synthetic", difficulty=args.difficulty)
     corpus = mc.get_corpus(choice)
     print(f"{corpus!r}\nengine {args.engine}, linear SVM (C=1), LOSO, no search\n")

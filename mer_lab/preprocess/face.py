@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from pathlib import Path
 from collections.abc import Sequence
 
 import numpy as np
@@ -154,17 +155,28 @@ def _dlib_detector():
     return _import_dlib().get_frontal_face_detector()
 
 
+def _landmark_model_path() -> str:
+    """The 68-point model file inside the installed ``face_recognition_models`` package.
+
+    The file is found without importing the package: its ``__init__`` imports
+    ``pkg_resources``, which current setuptools releases no longer ship.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        path = Path(folder) / "models" / "shape_predictor_68_face_landmarks.dat"
+        if path.is_file():
+            return str(path)
+    raise ImportError("the 68-point landmark model comes with the package face_recognition_models "
+                      f"(models/shape_predictor_68_face_landmarks.dat); install it with {FACES_EXTRA_HINT}")
+
+
 @functools.lru_cache(maxsize=None)
 def _shape_predictor():
     dlib = _import_dlib()
-    try:
-        import face_recognition_models
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise ImportError(
-            "the 68-point landmark model comes with the package face_recognition_models; "
-            f"install it with {FACES_EXTRA_HINT}"
-        ) from exc
-    path = face_recognition_models.pose_predictor_model_location()
+    path = _landmark_model_path()
     try:
         return dlib.shape_predictor(path)
     except RuntimeError as exc:  # pragma: no cover - broken installation

@@ -23,7 +23,8 @@ FACE_CENTRE = np.array([224.0, 120.0])
 def _has_dlib():
     try:
         import dlib  # noqa: F401
-        import face_recognition_models  # noqa: F401
+
+        F._landmark_model_path()
     except ImportError:
         return False
     return True
