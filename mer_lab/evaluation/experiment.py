@@ -143,6 +143,11 @@ def _sample_key(corpus, row, method, params, landmark_tag) -> dict:
     }
 
 
+def _some_samples(corpus, uids, args):
+    """Feature vectors of several clips (one Dask task)."""
+    return [_one_sample(corpus, uid, *args) for uid in uids]
+
+
 def _one_sample(corpus, uid, method, params, cache_root, cache_enabled, landmarks, landmark_tag):
     """Feature vector of one clip (cached). Runs in threads, processes or Dask workers."""
     from ..methods import extract
@@ -257,15 +262,19 @@ def compute_features(corpus, method, *, params: Mapping | None = None, cache=Tru
     if client is not None:
         from distributed import as_completed
 
-        remote = client.scatter(corpus, broadcast=True)
-        futures = client.map(_one_sample, [remote] * len(uids), uids, *[[a] * len(uids) for a in args],
-                             pure=False)
-        index = {f.key: i for i, f in enumerate(futures)}
+        # the corpus travels inside a few tasks (a table and a loader: small) rather than as
+        # scattered data, whose replicas a busy cluster could lose between scatter and use
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        chunks = [c.tolist() for c in np.array_split(np.arange(len(uids)), min(len(uids), 4 * n_workers)) if len(c)]
+        futures = [client.submit(_some_samples, corpus, [uids[i] for i in chunk], args, pure=False)
+                   for chunk in chunks]
+        index = {f.key: chunk for f, chunk in zip(futures, chunks)}
         try:
             for fut in as_completed(futures):
-                rows[index[fut.key]] = fut.result()
+                for i, vec in zip(index[fut.key], fut.result()):
+                    rows[i] = vec
                 if bar is not None:
-                    bar.update(1)
+                    bar.update(len(index[fut.key]))
         finally:
             for fut in futures:
                 fut.release()
