@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from mer_lab import methods as M
 from mer_lab.cli import main
 
-TINY = ["--dataset", "synthetic", "--load", "n_subjects=4", "--load", "clips_per_subject=4", "--load", "size=32",
-        "--load", "fps=30", "--load", "classes=[happiness, surprise]", "--quiet", "--no-cache"]
-
-
-def _range(cube, *, grid=2):
-    v = np.asarray(cube.values, dtype=float)
-    d = v.max(axis=0) - v.min(axis=0)
-    h, w = d.shape
-    return np.array([d[i * h // grid:(i + 1) * h // grid, j * w // grid:(j + 1) * w // grid].mean()
-                     for i in range(grid) for j in range(grid)])
+# the tiny corpus and the block-range feature of the end-to-end CLI tests
+from test_cli_evaluate import TINY  # noqa: E402
+from test_cli_evaluate import peak_to_peak as _range  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
