@@ -545,6 +545,12 @@ def finish_corpus(rows: list[dict], *, log: IssueLog, name: str, loader, info: M
     return corpus
 
 
+def _log_row(log, samples: pd.DataFrame, i, **entry) -> None:
+    """One issue about samples row ``i``, naming the file and sheet row it came from."""
+    log.add(file=samples.at[i, "_source_file"] if "_source_file" in samples else "",
+            row=samples.at[i, "sheet_row"] if "sheet_row" in samples else None, **entry)
+
+
 def _where(samples: pd.DataFrame, i) -> str:
     """``'<sheet> row <n>'`` (or the clip folder) a samples row came from, for messages."""
     file = samples.at[i, "_source_file"] if "_source_file" in samples else None
@@ -585,11 +591,10 @@ def _dedupe(samples: pd.DataFrame, log: IssueLog, *, distinct_intervals: bool = 
         if len(emotions) > 1:
             listed = "; ".join(f"{_where(samples, i)}: {samples.at[i, 'emotion']!r}" for i in idx)
             for i in idx:
-                log.add(file=samples.at[i, "_source_file"] if "_source_file" in samples else "",
-                        row=samples.at[i, "sheet_row"] if "sheet_row" in samples else None, sample=name,
-                        action="refused",
-                        reason=f"the clip {name!r} is named by {len(idx)} rows that disagree on the emotion "
-                               f"({listed}): not loaded; correct or remove one of the rows")
+                _log_row(log, samples, i, sample=name,
+                         action="refused",
+                         reason=f"the clip {name!r} is named by {len(idx)} rows that disagree on the emotion "
+                                f"({listed}): not loaded; correct or remove one of the rows")
             drop.extend(idx)
             continue
         groups: dict[tuple, list] = {}
@@ -605,18 +610,16 @@ def _dedupe(samples: pd.DataFrame, log: IssueLog, *, distinct_intervals: bool = 
                         f"kept as {new!r}")
                 samples.at[keep, "sample"] = new
                 samples.at[keep, "flags"] = "; ".join(f for f in (samples.at[keep, "flags"], note) if f)
-                log.add(file=samples.at[keep, "_source_file"] if "_source_file" in samples else "",
-                        row=samples.at[keep, "sheet_row"] if "sheet_row" in samples else None, sample=new,
-                        action="renamed", reason=note)
+                _log_row(log, samples, keep, sample=new,
+                         action="renamed", reason=note)
             for i in members[1:]:
                 frames = lambda j: tuple(samples.at[j, k] for k in ("onset", "apex", "offset"))  # noqa: E731
                 differ = "" if frames(i) == frames(keep) else (
                     f"; its key frames {'/'.join(map(str, frames(i)))} differ from the kept "
                     f"{'/'.join(map(str, frames(keep)))}")
-                log.add(file=samples.at[i, "_source_file"] if "_source_file" in samples else "",
-                        row=samples.at[i, "sheet_row"] if "sheet_row" in samples else None, sample=name,
-                        action="duplicate dropped",
-                        reason=f"{_where(samples, i)} names the clip {name!r} already read from "
-                               f"{_where(samples, keep)}: one sample kept (from the first){differ}")
+                _log_row(log, samples, i, sample=name,
+                         action="duplicate dropped",
+                         reason=f"{_where(samples, i)} names the clip {name!r} already read from "
+                                f"{_where(samples, keep)}: one sample kept (from the first){differ}")
                 drop.append(i)
     return samples.drop(index=drop)
