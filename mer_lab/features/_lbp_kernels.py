@@ -25,6 +25,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from .blocks import block_labels as grid_labels
+from .blocks import block_ranges
+
 PLANES = ("XY", "XT", "YT")
 # (row axis, column axis) of each plane in a (time, y, x) volume
 PLANE_AXES = {"XY": (1, 2), "XT": (0, 2), "YT": (0, 1)}
@@ -353,41 +356,16 @@ def apply_mapping(codes: np.ndarray, points: int, mapping: str) -> tuple[np.ndar
 
 
 # --------------------------------------------------------------------------- blocks
-def block_edges(n: int, k: int, overlap: float) -> list[tuple[int, int]]:
-    """``k`` index ranges covering ``0..n``; adjacent ranges share ``overlap`` of their size."""
-    if overlap == 0.0:
-        edges = (np.arange(k + 1) * n) // k
-        return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
-    size = n / (k - (k - 1) * overlap)
-    stride = size * (1.0 - overlap)
-    out = []
-    for i in range(k):
-        a = int(np.floor(i * stride + 1e-6))
-        b = n if i == k - 1 else int(np.floor(i * stride + size + 1e-6))
-        out.append((a, max(b, a + 1)))
-    return out
-
-
-def block_of_index(n: int, k: int) -> np.ndarray:
-    """Block number of each of ``n`` indices split into ``k`` blocks.
-
-    Block ``i`` holds indices ``floor(i n / k) .. floor((i + 1) n / k) - 1``.
-    """
-    edges = (np.arange(k + 1) * n) // k
-    return np.searchsorted(edges, np.arange(n), side="right") - 1
-
-
 @lru_cache(maxsize=32)
 def block_labels(shape: tuple[int, int, int], blocks: tuple[int, int, int]) -> np.ndarray:
     """Block number of every centre of a (T, Y, X) region, non-overlapping blocks.
 
-    Blocks are numbered in C order over (row block, column block, time block).
+    The partition is :mod:`mer_lab.features.blocks`'s; blocks are numbered in C order
+    over (row block, column block, time block).
     """
     t, y, x = shape
     kr, kc, kt = blocks
-    br, bc, bt = block_of_index(y, kr), block_of_index(x, kc), block_of_index(t, kt)
-    lab = (br[None, :, None] * kc + bc[None, None, :]) * kt + bt[:, None, None]
-    lab = lab.astype(np.intp)
+    lab = np.ascontiguousarray(grid_labels((y, x, t), (kr, kc, kt)).transpose(2, 0, 1))
     lab.setflags(write=False)
     return lab
 
@@ -407,7 +385,7 @@ def block_histograms(labels: np.ndarray, n_bins: int, shape, blocks, overlap: fl
         hist = np.bincount(idx.ravel(), weights=w, minlength=n_blocks * n_bins)
         return hist.reshape(n_blocks, n_bins).astype(np.float64, copy=False)
     t, y, x = shape
-    er, ec, et = block_edges(y, kr, overlap), block_edges(x, kc, overlap), block_edges(t, kt, overlap)
+    er, ec, et = block_ranges(y, kr, overlap), block_ranges(x, kc, overlap), block_ranges(t, kt, overlap)
     out = np.empty((n_blocks, n_bins), dtype=np.float64)
     i = 0
     for (r0, r1) in er:

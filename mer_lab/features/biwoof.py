@@ -35,7 +35,8 @@ from .._validate import check_int, check_number
 from ..cube import key_frames, to_grey, validate_cube
 from .base import CubeFeatures
 from .flow import pair_flow_and_strain
-from .hoof import _check_blocks, block_labels, orientation_histograms
+from .blocks import block_labels
+from .hoof import _check_blocks, orientation_histograms
 
 __all__ = [
     "biwoof",

@@ -31,11 +31,11 @@ import xarray as xr
 
 from .._validate import check_choice, check_int
 from .base import CubeFeatures
+from .blocks import block_labels, check_grid
 from .flow import pair_flow_and_strain, sequence_flow
 
 __all__ = [
     "angle_bins",
-    "block_labels",
     "orientation_histograms",
     "hoof",
     "hoof_bin_names",
@@ -46,29 +46,8 @@ __all__ = [
 
 
 def _check_blocks(blocks, name="blocks") -> tuple[int, int]:
-    if isinstance(blocks, (int, np.integer)):
-        blocks = (int(blocks), int(blocks))
-    try:
-        rows, cols = blocks
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (rows, cols) of positive integers, got {blocks!r}") from None
-    return check_int(f"{name}[0]", rows, low=1), check_int(f"{name}[1]", cols, low=1)
-
-
-def block_labels(shape, blocks) -> np.ndarray:
-    """Block index (row-major, ``r * cols + c``) of every pixel of an ``(H, W)`` grid.
-
-    The image is split into ``blocks = (rows, cols)`` rectangles of (nearly) equal size;
-    when the size is not divisible, the first blocks get one pixel fewer (edges at
-    ``floor(k * H / rows)``).
-    """
-    rows, cols = _check_blocks(blocks)
-    h, w = shape
-    if rows > h or cols > w:
-        raise ValueError(f"blocks={rows}x{cols} is finer than the {h}x{w} pixel grid")
-    r = (np.arange(h) * rows) // h
-    c = (np.arange(w) * cols) // w
-    return r[:, None] * cols + c[None, :]
+    """``(rows, cols)`` of a 2-D block grid (an int: the same both ways)."""
+    return check_grid(blocks, 2, name)
 
 
 def angle_bins(angle, *, bins: int, start: float = 0.0, symmetric: bool = False,
@@ -124,7 +103,7 @@ def orientation_histograms(flow, *, bins: int = 8, blocks=(1, 1), start: float =
         See :func:`angle_bins`; angles are ``atan2(v, u)`` with -pi read as +pi (one
         direction, one bin, whatever the sign of a zero ``v``).
     blocks : (int, int)
-        Grid of rows x cols blocks.
+        Grid of rows x cols blocks, cut by the rule of :mod:`mer_lab.features.blocks`.
     weights : numpy.ndarray, shape (H, W), optional
         Per-pixel weights; default the flow magnitude (``weighted=True``) or 1 for
         every non-zero vector (``weighted=False``).

@@ -37,9 +37,9 @@ Two neighbour models:
 
 Only voxels at least ``ceil(R)`` from every border (space and time) are centres. The
 centre region is divided into ``blocks = (rows, cols, time)`` blocks of near-equal size
-(block ``i`` of ``k`` along an axis of ``n`` centres holds centres
-``floor(i n / k) .. floor((i + 1) n / k) - 1``). Feature order: blocks in C order over (row block, column block,
-time block), and within each block the planes ``XY, XT, YT``, each a histogram of the
+by the rule of :mod:`mer_lab.features.blocks` (block ``i`` of ``k`` along an axis of ``n``
+centres holds centres ``floor(i n / k) .. floor((i + 1) n / k) - 1``). Feature order:
+blocks in C order over (row block, column block, time block), and within each block the planes ``XY, XT, YT``, each a histogram of the
 mapped codes normalised to sum 1.
 
 Mappings (``mapping``): ``"u2"`` uniform patterns (at most two circular 0/1
@@ -77,6 +77,7 @@ from .._validate import check_array, check_choice, check_int, check_number, desc
 from ..cube import validate_cube
 from . import _lbp_kernels as K
 from .base import CubeFeatures
+from .blocks import block_of_index
 
 __all__ = [
     "MAPPINGS",
@@ -515,7 +516,7 @@ def lbp_sip_names(*, blocks=(8, 8, 1)) -> list[str]:
 def _indicator(n: int, k: int, dtype) -> np.ndarray:
     """(k, n) matrix with a 1 where index j belongs to block i (cached, read-only)."""
     out = np.zeros((k, n), dtype=dtype)
-    out[K.block_of_index(n, k), np.arange(n)] = 1
+    out[block_of_index(n, k), np.arange(n)] = 1
     out.setflags(write=False)
     return out
 
@@ -632,7 +633,7 @@ def _mop_block_offsets(plane, shape, blocks, margins, n_bins) -> np.ndarray:
     """``block * n_bins`` for every centre of one LBP-MOP mean-image stack (cached)."""
     T, Y, X = shape
     kr, kc, kt = blocks
-    bt, by, bx = K.block_of_index(T, kt), K.block_of_index(Y, kr), K.block_of_index(X, kc)
+    bt, by, bx = block_of_index(T, kt), block_of_index(Y, kr), block_of_index(X, kc)
     m_row, m_col = margins
     if plane == "XY":     # stack = time block, rows y, cols x
         r, c = by[m_row:Y - m_row], bx[m_col:X - m_col]

@@ -33,6 +33,7 @@ import xarray as xr
 
 from .._validate import check_choice, check_int, check_number, describe
 from ..cube import to_grey, validate_cube
+from ..features.blocks import block_labels
 
 __all__ = [
     "MEAN_ME_LENGTH_S",
@@ -85,12 +86,6 @@ def _grey_frames(cube) -> np.ndarray:
     return frames
 
 
-def _block_edges(size: int, count: int, name: str) -> np.ndarray:
-    if count > size:
-        raise ValueError(f"{name}={count} blocks do not fit in {size} pixels; use at most {size}")
-    return np.linspace(0, size, count + 1).round().astype(int)
-
-
 def _check_blocks(blocks) -> tuple[int, int]:
     try:
         rows, cols = blocks
@@ -106,7 +101,7 @@ def lbp_block_histograms(cube, *, blocks=(6, 6), radius: float = 1, points: int 
     Codes are computed per frame (XY plane) with :func:`skimage.feature.local_binary_pattern`
     (neighbours on a circle, bilinearly interpolated). Only pixels at least ``ceil(radius)``
     away from every border are centres; that region is cut into ``rows x cols`` blocks of
-    (nearly) equal size.
+    (nearly) equal size by the rule of :mod:`mer_lab.features.blocks`.
 
     Parameters
     ----------
@@ -148,13 +143,9 @@ def lbp_block_histograms(cube, *, blocks=(6, 6), radius: float = 1, points: int 
             f"frames of {width}x{height} pixels leave {max(inner_w, 0)}x{max(inner_h, 0)} LBP centres "
             f"at radius {radius:g}, too few for blocks={(rows, cols)}"
         )
-    ye = _block_edges(inner_h, rows, "blocks[0] (rows)")
-    xe = _block_edges(inner_w, cols, "blocks[1] (cols)")
-    row_id = np.repeat(np.arange(rows), np.diff(ye))
-    col_id = np.repeat(np.arange(cols), np.diff(xe))
     n_bins = _n_bins(points, mapping)
     n_blocks = rows * cols
-    offsets = ((row_id[:, None] * cols + col_id[None, :]) * n_bins).ravel()
+    offsets = (block_labels((inner_h, inner_w), (rows, cols)) * n_bins).ravel()
     counts = np.bincount(offsets // n_bins, minlength=n_blocks).astype(np.float64)
     method = LBP_MAPPINGS[mapping]
     out = np.empty((n, n_blocks, n_bins), np.float64)

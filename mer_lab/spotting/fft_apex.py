@@ -26,6 +26,7 @@ import xarray as xr
 
 from .._validate import check_choice, check_int, check_number
 from ..cube import frame_position, validate_cube
+from ..features.blocks import block_edges
 from .feature_difference import (
     MEAN_ME_LENGTH_S,
     _check_blocks,
@@ -107,7 +108,8 @@ def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float 
         frames at 200 fps, 21 at 30 fps).
     blocks : (int, int)
         Block grid (rows, cols). Blocks have equal sizes: the central
-        ``rows * (H // rows)`` by ``cols * (W // cols)`` pixels are used.
+        ``rows * (H // rows)`` by ``cols * (W // cols)`` pixels are used (the equal-size
+        variant of :mod:`mer_lab.features.blocks`).
     cutoff : float in [0, 0.866)
         Radius ``D0`` of the ideal high-pass filter in normalised frequency (cycles per
         sample along each axis, so radii run from 0 to ``sqrt(3)/2``); frequencies with a
@@ -202,11 +204,12 @@ def fft_energy(cube, *, window: int | None = None, blocks=(6, 6), cutoff: float 
     window = check_int("window", window, low=2)
     frames = _grey_frames(cube).astype(np.float32)
     n, height, width = frames.shape
-    bh, bw = height // rows, width // cols
-    if bh < 1 or bw < 1:
+    if rows > height or cols > width:
         raise ValueError(f"blocks={(rows, cols)} do not fit in frames of {width}x{height} pixels")
-    y0, x0 = (height - rows * bh) // 2, (width - cols * bw) // 2
-    frames = frames[:, y0:y0 + rows * bh, x0:x0 + cols * bw]
+    ye = block_edges(height, rows, equal=True, name="blocks[0] (rows)")
+    xe = block_edges(width, cols, equal=True, name="blocks[1] (cols)")
+    bh, bw = int(ye[1] - ye[0]), int(xe[1] - xe[0])
+    frames = frames[:, ye[0]:ye[-1], xe[0]:xe[-1]]
     if normalise:
         means = frames.mean(axis=(1, 2), keepdims=True, dtype=np.float64)
         if np.all(means > 0):

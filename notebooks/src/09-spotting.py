@@ -122,7 +122,7 @@ overlay.opts(frame_width=640, frame_height=200, title=f"{name}: the naive change
 def block_histograms(frames, blocks=6, bins=59):
     codes = np.stack([local_binary_pattern(f, 8, 1, "nri_uniform") for f in frames])[:, 1:-1, 1:-1].astype(int)
     t, h, w = codes.shape
-    edges = lambda size: np.linspace(0, size, blocks + 1).round().astype(int)
+    edges = lambda size: np.arange(blocks + 1) * size // blocks   # block i: floor(i n / k) .. floor((i+1) n / k) - 1
     block = np.repeat(np.arange(blocks), np.diff(edges(h)))[:, None] * blocks + np.repeat(
         np.arange(blocks), np.diff(edges(w)))[None, :]
     index = (np.arange(t)[:, None, None] * blocks**2 + block) * bins + codes

@@ -25,10 +25,10 @@ def test_block_histograms_match_scikit_image_codes():
     hist = lbp_block_histograms(cube, blocks=(2, 3), radius=1, points=8, mapping="u2")
     assert hist.shape == (2, 6, 59)
     np.testing.assert_allclose(hist.sum(axis=2), 1.0)
-    # block (1, 2) of frame 1: the 25 x 31 centres split at rows round(12.5) = 12 and
-    # cols round(31 / 3) = 10, round(62 / 3) = 21: rows [12, 25), cols [21, 31)
+    # block (1, 2) of frame 1: the 25 x 31 centres split at rows floor(25 / 2) = 12 and
+    # cols floor(31 / 3) = 10, floor(62 / 3) = 20 (mer_lab.features.blocks): rows [12, 25), cols [20, 31)
     codes = local_binary_pattern(frames[1], 8, 1, "nri_uniform")[1:-1, 1:-1]
-    part = codes[12:25, 21:31].astype(int).ravel()
+    part = codes[12:25, 20:31].astype(int).ravel()
     np.testing.assert_allclose(hist[1, 5], np.bincount(part, minlength=59) / part.size)
     assert lbp_block_histograms(cube, blocks=(1, 1), mapping="riu2").shape == (2, 1, 10)
     assert lbp_block_histograms(cube, blocks=(1, 1), mapping="none").shape == (2, 1, 256)
@@ -163,3 +163,4 @@ def test_bad_arguments_name_the_parameter():
         lbp_block_histograms(cube, blocks=(30, 30))
     with pytest.raises(TypeError, match="xarray.DataArray"):
         feature_difference(np.zeros((12, 20, 20)))
+
