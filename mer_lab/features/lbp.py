@@ -47,6 +47,12 @@ transitions) keep their own bin, numbered in increasing order of raw code, all o
 share the last bin -- ``P(P-1)+3`` bins (59 for P = 8), the numbering of the original
 MATLAB ``getmapping(P, 'u2')``; ``"riu2"`` rotation-invariant uniform, ``P+2`` bins
 (identical to scikit-image's ``method='uniform'``); ``"none"`` raw codes, ``2**P`` bins.
+The u2 bins follow MATLAB's numbering rather than scikit-image's (``"nri_uniform"``, the
+same codes under another fixed numbering) so that a feature vector and its names line up
+bin for bin with the reference LBP-TOP code's output. The spotters'
+(:func:`mer_lab.spotting.lbp_block_histograms`) keep scikit-image's numbering: they only
+compare histograms with each other through sums over bins, which a fixed permutation of
+the bins does not change.
 
 References
 ----------

@@ -125,6 +125,19 @@ def lbp_block_histograms(cube, *, blocks=(6, 6), radius: float = 1, points: int 
     -------
     numpy.ndarray, shape (time, rows * cols, bins)
         Histograms normalised to sum 1 per block; blocks in row-major order.
+
+    Notes
+    -----
+    **Bin order.** The bins are numbered as scikit-image numbers its labels
+    (:data:`LBP_MAPPINGS`: ``"u2"`` is its ``"nri_uniform"``), not as the MATLAB
+    ``getmapping`` of the LBP-TOP features (:mod:`mer_lab.features.lbp`), because these
+    histograms are only ever compared with each other: the raw codes are the same in
+    both (same ring, same bit order), so the two numberings differ by one fixed
+    permutation of the bins, and the chi-squared distance, the top-``M`` mean and
+    everything after it are sums over bins that no permutation changes. The spotting
+    curve is therefore identical with either order (``tests/spotting`` checks it), and
+    the per-frame 2-D codes come straight from scikit-image without the 3-D kernels.
+    ``"riu2"`` and ``"none"`` number the bins the same way in both.
     """
     import cv2
     from skimage.feature import local_binary_pattern

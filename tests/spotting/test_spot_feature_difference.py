@@ -164,3 +164,34 @@ def test_bad_arguments_name_the_parameter():
     with pytest.raises(TypeError, match="xarray.DataArray"):
         feature_difference(np.zeros((12, 20, 20)))
 
+
+def _skimage_to_matlab_u2():
+    """The bin permutation from scikit-image's nri_uniform labels to MATLAB's u2 labels (P = 8)."""
+    from mer_lab.features._lbp_kernels import mapping_table
+
+    table, n = mapping_table(8, "u2")
+    image = np.random.default_rng(3).integers(0, 256, (400, 400)).astype(np.uint8)
+    raw = local_binary_pattern(image, 8, 1, "default").astype(int).ravel()
+    sk = local_binary_pattern(image, 8, 1, "nri_uniform").astype(int).ravel()
+    assert len(np.unique(raw)) == 256                   # every code seen
+    pairs = set(zip(sk.tolist(), table[raw].tolist()))
+    perm = np.full(n, -1)
+    for s, m in pairs:
+        assert perm[s] in (-1, m)                       # one MATLAB bin per scikit-image bin ...
+        perm[s] = m
+    assert sorted(perm.tolist()) == list(range(n))      # ... and one-to-one
+    return perm
+
+
+def test_spotting_bin_order_is_a_permutation_of_the_features_order_and_does_not_change_the_curve():
+    perm = _skimage_to_matlab_u2()
+    assert not np.array_equal(perm, np.arange(59))      # the two orders do differ
+    rng = np.random.default_rng(4)
+    frames = rng.integers(0, 256, (30, 20, 20)).astype(np.uint8)
+    hist = lbp_block_histograms(make_cube(frames, fps=30), blocks=(3, 3))
+    matlab = np.empty_like(hist)
+    matlab[..., perm] = hist                            # the same histograms in MATLAB's order
+    np.testing.assert_allclose(_chi2(hist[0], hist[1]), _chi2(matlab[0], matlab[1]), rtol=1e-12, atol=0)
+    f_sk, f_matlab = _difference(hist, 3, 3), _difference(matlab, 3, 3)
+    np.testing.assert_array_equal(np.isnan(f_sk), np.isnan(f_matlab))
+    np.testing.assert_allclose(f_sk[3:-3], f_matlab[3:-3], rtol=1e-12, atol=0)
