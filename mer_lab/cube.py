@@ -43,6 +43,8 @@ __all__ = [
     "key_frames",
 ]
 
+#: The clip metadata every cube carries in its attrs (:func:`make_cube`); anything derived
+#: from a cube (a curve, a flow sequence, a feature row) copies these keys, in this order.
 META_KEYS = ("dataset", "subject", "sample", "emotion", "onset", "apex", "offset", "fps")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".pgm", ".ppm")
 _TRAILING_DIGITS = re.compile(r"(\d+)(?!.*\d)")
@@ -199,7 +201,7 @@ def like(cube: xr.DataArray, data, *, frame_numbers=None, fps=None, **attr_updat
         frame_numbers = cube["frame"].values
     attrs.update(attr_updates)
     attrs.pop("fps", None)
-    keys = {k: attrs.pop(k, None) for k in ("dataset", "subject", "sample", "emotion", "onset", "apex", "offset")}
+    keys = {k: attrs.pop(k, None) for k in META_KEYS if k != "fps"}
     units = attrs.pop("units", "grey level")
     long_name = attrs.pop("long_name", "intensity")
     return make_cube(data, fps=fps, frame_numbers=frame_numbers, units=units, long_name=long_name, **keys, **attrs)

@@ -145,3 +145,18 @@ def test_to_grey_uses_luma():
     grey = mc.to_grey(cube)
     assert grey.dims == ("time", "y", "x")
     assert int(grey.values[0, 0, 0]) == round(0.587 * 200)
+
+
+def test_meta_keys_travel_with_derived_results():
+    """like() and the flow-magnitude curve carry every key of cube.META_KEYS."""
+    from mer_lab.features.apex import flow_magnitude_curve
+
+    meta = dict(dataset="d", subject="s01", sample="s01_1", emotion="happiness", onset=10, apex=12, offset=14)
+    frames = np.random.default_rng(0).integers(0, 255, (5, 16, 16)).astype(np.uint8)
+    cube = mc.make_cube(frames, fps=50, frame_numbers=range(10, 15), **meta)
+    expected = {**meta, "fps": 50.0}
+    assert set(mc.META_KEYS) == set(expected)
+    twin = mc.like(cube, frames[::-1])
+    assert {k: twin.attrs[k] for k in mc.META_KEYS} == expected
+    curve = flow_magnitude_curve(cube, engine="farneback", cache=False)
+    assert {k: curve.attrs[k] for k in mc.META_KEYS} == expected

@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from .._validate import check_choice, check_int
-from ..cube import key_frames, like, validate_cube
+from ..cube import META_KEYS, key_frames, like, validate_cube
 from .flow import flow_sequence, remove_global_motion
 
 __all__ = ["flow_magnitude_curve", "estimate_apex", "with_estimated_apex"]
@@ -95,7 +95,7 @@ def flow_magnitude_curve(cube, *, reference: str = "onset", span: str = "express
     values = _reduce(mag, statistic).astype(np.float64)
     if detrend and values.size > 1:
         values = values - np.linspace(values[0], values[-1], values.size)
-    attrs = {k: cube.attrs.get(k) for k in ("dataset", "subject", "sample", "emotion", "onset", "apex", "offset", "fps")}
+    attrs = {k: cube.attrs.get(k) for k in META_KEYS}
     attrs.update(units="px", long_name=f"{statistic} flow magnitude" + (" (detrended)" if detrend else ""),
                  reference=reference, engine=engine, align=align)
     return xr.DataArray(values, dims=("time",), coords={"time": part["time"].values, "frame": ("time", part["frame"].values)},
