@@ -1,7 +1,7 @@
 """The scikit-learn face of mer_lab's feature functions.
 
-Every feature family is a plain function ``f(cube, *, **params) -> 1-D float vector``
-plus a function giving its feature names. :class:`CubeFeatures` turns such a pair into a
+Every feature family is a plain function ``f(cube, *, **params) -> 1-D float64 ndarray``
+plus a function giving its feature names (the return-type rule of :mod:`mer_lab.features`). :class:`CubeFeatures` turns such a pair into a
 scikit-learn transformer whose ``X`` is a sequence of cubes (a list, or a 1-D object
 array so that cross-validation can index it), so that ``Pipeline``, ``GridSearchCV``
 and ``LeaveOneGroupOut`` work unchanged::
