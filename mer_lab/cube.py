@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ._validate import check_number, describe
@@ -128,7 +129,7 @@ def make_cube(
         coords["channel"] = ("channel", ["R", "G", "B", "A"][: arr.shape[3]] if arr.shape[3] <= 4 else np.arange(arr.shape[3]))
     meta = dict(
         dataset=dataset, subject=subject, sample=sample, emotion=emotion,
-        onset=_opt_int(onset), apex=_opt_int(apex), offset=_opt_int(offset), fps=fps,
+        onset=opt_int(onset), apex=opt_int(apex), offset=opt_int(offset), fps=fps,
         units=units, long_name=long_name,
     )
     meta.update(attrs)
@@ -136,13 +137,14 @@ def make_cube(
     return cube
 
 
-def _opt_int(value):
+def opt_int(value):
+    """``int(value)``, or ``None`` for a missing value (None, NaN, ``pd.NA``, ``NaT``)."""
     if value is None:
         return None
     try:
-        if np.isnan(value):
+        if pd.isna(value):
             return None
-    except TypeError:
+    except (TypeError, ValueError):
         pass
     return int(value)
 

@@ -160,3 +160,12 @@ def test_meta_keys_travel_with_derived_results():
     assert {k: twin.attrs[k] for k in mc.META_KEYS} == expected
     curve = flow_magnitude_curve(cube, engine="farneback", cache=False)
     assert {k: curve.attrs[k] for k in mc.META_KEYS} == expected
+
+
+def test_missing_key_frames_read_as_none():
+    import pandas as pd
+
+    assert [mc.opt_int(v) for v in (None, float("nan"), pd.NA, np.float64(7.0), np.int64(3), 4)] == \
+        [None, None, None, 7, 3, 4]
+    cube = mc.make_cube(np.zeros((3, 4, 4), np.uint8), fps=10, onset=pd.NA, apex=np.nan, offset=2.0)
+    assert cube.attrs["onset"] is None and cube.attrs["apex"] is None and cube.attrs["offset"] == 2

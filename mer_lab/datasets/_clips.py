@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_choice
-from ..cube import IMAGE_SUFFIXES, cube_from_frames, entry_kind, list_frames, make_cube, truncated_image
+from ..cube import IMAGE_SUFFIXES, cube_from_frames, entry_kind, list_frames, make_cube, opt_int, truncated_image
 from .corpus import ISSUE_COLUMNS, Corpus, DatasetError, warn_issues
 from ._sheets import parse_int
 
@@ -46,18 +46,6 @@ __all__ = [
 
 SPANS = ("expression", "folder")
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".mpg", ".mpeg", ".wmv")
-
-
-def opt_int(value):
-    """``int(value)`` or ``None`` for missing values (None, NaN, pd.NA)."""
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return int(value)
 
 
 class IssueLog:
