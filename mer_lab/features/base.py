@@ -12,8 +12,14 @@ and ``LeaveOneGroupOut`` work unchanged::
     pipe.fit(cubes, labels)
 
 Subclasses declare their hyper-parameters as ``__init__`` keyword arguments (stored
-unchanged, per the scikit-learn contract) and implement :meth:`_extract` and
-:meth:`_names`.
+unchanged, per the scikit-learn contract) and either implement :meth:`_extract` and
+:meth:`_names`, or, when the transformer's parameters are exactly the feature function's
+keyword arguments, name the pair instead::
+
+    class LBPTOP(CubeFeatures):
+        _function = staticmethod(lbp_top)          # called with every get_params() value
+        _names_function = staticmethod(lbp_top_names)
+        _name_params = ("points", "mapping", "blocks")   # the ones lbp_top_names takes
 """
 
 from __future__ import annotations
@@ -50,11 +56,23 @@ class CubeFeatures(TransformerMixin, BaseEstimator):
         tags.requires_fit = False
         return tags
 
-    def _extract(self, cube: xr.DataArray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    #: The per-clip feature function, called with ``get_params()`` as keyword arguments
+    #: (a ``staticmethod``); ``None``: the subclass implements :meth:`_extract`.
+    _function = None
+    #: Its names function (a ``staticmethod``), called with the parameters in ``_name_params``.
+    _names_function = None
+    _name_params: tuple = ()
 
-    def _names(self, cube: xr.DataArray) -> list[str]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _extract(self, cube: xr.DataArray) -> np.ndarray:
+        if self._function is None:  # pragma: no cover - abstract
+            raise NotImplementedError
+        return self._function(cube, **self.get_params(deep=False))
+
+    def _names(self, cube: xr.DataArray) -> list[str]:
+        if self._names_function is None:  # pragma: no cover - abstract
+            raise NotImplementedError
+        params = self.get_params(deep=False)
+        return self._names_function(**{k: params[k] for k in self._name_params})
 
     @staticmethod
     def _check_X(X) -> Sequence:

@@ -229,20 +229,13 @@ class HOGTOP(CubeFeatures):
         self.overlap = overlap
         self.normalise = normalise
 
-    def _extract(self, cube):
-        return hog_top(cube, bins=self.bins, signed=self.signed, blocks=self.blocks, overlap=self.overlap,
-                       normalise=self.normalise)
-
-    def _names(self, cube):
-        return hog_top_names(bins=self.bins, blocks=self.blocks)
+    _function = staticmethod(hog_top)
+    _names_function = staticmethod(hog_top_names)
+    _name_params = ("bins", "blocks")
 
 
 class HIGOTOP(HOGTOP):
     """scikit-learn transformer for :func:`higo_top` (same parameters as :class:`HOGTOP`)."""
 
-    def _extract(self, cube):
-        return higo_top(cube, bins=self.bins, signed=self.signed, blocks=self.blocks, overlap=self.overlap,
-                        normalise=self.normalise)
-
-    def _names(self, cube):
-        return higo_top_names(bins=self.bins, blocks=self.blocks)
+    _function = staticmethod(higo_top)
+    _names_function = staticmethod(higo_top_names)

@@ -780,23 +780,16 @@ class LBPTOP(CubeFeatures):
         self.neighbours = neighbours
         self.normalise = normalise
 
-    def _extract(self, cube):
-        return lbp_top(cube, radii=self.radii, points=self.points, mapping=self.mapping, blocks=self.blocks,
-                       overlap=self.overlap, neighbours=self.neighbours, normalise=self.normalise)
-
-    def _names(self, cube):
-        return lbp_top_names(points=self.points, mapping=self.mapping, blocks=self.blocks)
+    _function = staticmethod(lbp_top)
+    _names_function = staticmethod(lbp_top_names)
+    _name_params = ("points", "mapping", "blocks")
 
 
 class LBPXYOT(LBPTOP):
     """scikit-learn transformer for :func:`lbp_xyot` (same parameters as :class:`LBPTOP`)."""
 
-    def _extract(self, cube):
-        return lbp_xyot(cube, radii=self.radii, points=self.points, mapping=self.mapping, blocks=self.blocks,
-                        overlap=self.overlap, neighbours=self.neighbours, normalise=self.normalise)
-
-    def _names(self, cube):
-        return lbp_xyot_names(points=self.points, mapping=self.mapping, blocks=self.blocks)
+    _function = staticmethod(lbp_xyot)
+    _names_function = staticmethod(lbp_xyot_names)
 
 
 class LBPSIP(CubeFeatures):
@@ -808,11 +801,9 @@ class LBPSIP(CubeFeatures):
         self.overlap = overlap
         self.normalise = normalise
 
-    def _extract(self, cube):
-        return lbp_sip(cube, radii=self.radii, blocks=self.blocks, overlap=self.overlap, normalise=self.normalise)
-
-    def _names(self, cube):
-        return lbp_sip_names(blocks=self.blocks)
+    _function = staticmethod(lbp_sip)
+    _names_function = staticmethod(lbp_sip_names)
+    _name_params = ("blocks",)
 
 
 class LBPMOP(CubeFeatures):
@@ -827,12 +818,9 @@ class LBPMOP(CubeFeatures):
         self.neighbours = neighbours
         self.normalise = normalise
 
-    def _extract(self, cube):
-        return lbp_mop(cube, radii=self.radii, points=self.points, mapping=self.mapping, blocks=self.blocks,
-                       neighbours=self.neighbours, normalise=self.normalise)
-
-    def _names(self, cube):
-        return lbp_mop_names(points=self.points, mapping=self.mapping, blocks=self.blocks)
+    _function = staticmethod(lbp_mop)
+    _names_function = staticmethod(lbp_mop_names)
+    _name_params = ("points", "mapping", "blocks")
 
 
 class ELBPTOP(CubeFeatures):
@@ -850,10 +838,6 @@ class ELBPTOP(CubeFeatures):
         self.neighbours = neighbours
         self.normalise = normalise
 
-    def _extract(self, cube):
-        return elbp_top(cube, radii=self.radii, second_radii=self.second_radii, points=self.points,
-                        mapping=self.mapping, angular_step=self.angular_step, blocks=self.blocks,
-                        overlap=self.overlap, neighbours=self.neighbours, normalise=self.normalise)
-
-    def _names(self, cube):
-        return elbp_top_names(points=self.points, mapping=self.mapping, blocks=self.blocks)
+    _function = staticmethod(elbp_top)
+    _names_function = staticmethod(elbp_top_names)
+    _name_params = ("points", "mapping", "blocks")

@@ -107,3 +107,29 @@ def test_flow_inputs_give_the_same_type(name, feature, names, as_dataarray):
     if as_dataarray:
         flow = xr.DataArray(flow, dims=("component", "y", "x"), coords={"component": ["u", "v"]})
     _check_rule(feature(flow), names())
+
+
+@pytest.mark.parametrize("est, function, names", [
+    (lbp.LBPTOP(blocks=(2, 1, 1), mapping="riu2", neighbours="rounded", overlap=0.2),
+     lambda c: lbp.lbp_top(c, blocks=(2, 1, 1), mapping="riu2", neighbours="rounded", overlap=0.2),
+     lambda: lbp.lbp_top_names(blocks=(2, 1, 1), mapping="riu2")),
+    (lbp.LBPXYOT(blocks=(1, 2, 1), points=(8, 4, 4)), lambda c: lbp.lbp_xyot(c, blocks=(1, 2, 1), points=(8, 4, 4)),
+     lambda: lbp.lbp_xyot_names(blocks=(1, 2, 1), points=(8, 4, 4))),
+    (lbp.LBPSIP(blocks=(2, 2, 1), normalise=False), lambda c: lbp.lbp_sip(c, blocks=(2, 2, 1), normalise=False),
+     lambda: lbp.lbp_sip_names(blocks=(2, 2, 1))),
+    (lbp.LBPMOP(blocks=(2, 2, 1), mapping="none", points=(4, 4, 4)),
+     lambda c: lbp.lbp_mop(c, blocks=(2, 2, 1), mapping="none", points=(4, 4, 4)),
+     lambda: lbp.lbp_mop_names(blocks=(2, 2, 1), mapping="none", points=(4, 4, 4))),
+    (lbp.ELBPTOP(blocks=(1, 1, 1), angular_step=2), lambda c: lbp.elbp_top(c, blocks=(1, 1, 1), angular_step=2),
+     lambda: lbp.elbp_top_names(blocks=(1, 1, 1))),
+    (hog.HOGTOP(blocks=(2, 2, 1), bins=6, signed=True), lambda c: hog.hog_top(c, blocks=(2, 2, 1), bins=6, signed=True),
+     lambda: hog.hog_top_names(blocks=(2, 2, 1), bins=6)),
+    (hog.HIGOTOP(blocks=(2, 2, 1), bins=4), lambda c: hog.higo_top(c, blocks=(2, 2, 1), bins=4),
+     lambda: hog.higo_top_names(blocks=(2, 2, 1), bins=4)),
+], ids=lambda v: type(v).__name__ if not callable(v) or isinstance(v, type) else "")
+def test_transformers_give_their_function_s_rows_and_names(est, function, names):
+    cubes = [_cube(), _cube(np.float32)]
+    Z = est.fit(cubes).transform(cubes)
+    for row, c in zip(Z, cubes):
+        np.testing.assert_array_equal(row, function(c))
+    assert est.get_feature_names_out().tolist() == names()
