@@ -38,7 +38,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._validate import check_int, check_number
+from .._validate import check_int, check_number, describe
 
 __all__ = ["block_edges", "block_of_index", "block_ranges", "block_labels", "check_grid"]
 
@@ -117,16 +117,23 @@ def block_ranges(n: int, k: int, overlap: float = 0.0, *, name: str = "blocks") 
     return out
 
 
-def check_grid(blocks, ndim: int, name: str = "blocks") -> tuple[int, ...]:
-    """``blocks`` as a tuple of ``ndim`` positive ints (a single int is used on every axis)."""
-    if isinstance(blocks, (int, np.integer)) and not isinstance(blocks, bool):
+_AXES = {2: "a pair (rows, cols)", 3: "a triple (rows, cols, time)"}
+
+
+def check_grid(blocks, ndim: int, name: str = "blocks", *, scalar: bool = True) -> tuple[int, ...]:
+    """``blocks`` as a tuple of ``ndim`` positive ints.
+
+    With ``scalar`` a single int is accepted and used on every axis.
+    """
+    if scalar and isinstance(blocks, (int, np.integer)) and not isinstance(blocks, bool):
         blocks = (int(blocks),) * ndim
     try:
         values = tuple(blocks)
     except TypeError:
         values = ()
     if len(values) != ndim:
-        raise ValueError(f"{name} must be {ndim} positive integers (one per axis), got {blocks!r}")
+        what = _AXES.get(ndim, f"{ndim} values, one per axis,")
+        raise ValueError(f"{name} must be {what} of positive integers, got {describe(blocks)}")
     return tuple(check_int(f"{name}[{i}]", v, low=1) for i, v in enumerate(values))
 
 

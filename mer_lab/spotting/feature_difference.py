@@ -33,7 +33,7 @@ import xarray as xr
 
 from .._validate import check_choice, check_int, check_number, describe
 from ..cube import to_grey, validate_cube
-from ..features.blocks import block_labels
+from ..features.blocks import block_labels, check_grid
 
 __all__ = [
     "MEAN_ME_LENGTH_S",
@@ -87,11 +87,7 @@ def _grey_frames(cube) -> np.ndarray:
 
 
 def _check_blocks(blocks) -> tuple[int, int]:
-    try:
-        rows, cols = blocks
-    except (TypeError, ValueError):
-        raise ValueError(f"blocks must be a pair (rows, cols) of positive integers, got {describe(blocks)}") from None
-    return check_int("blocks[0] (rows)", rows, low=1), check_int("blocks[1] (cols)", cols, low=1)
+    return check_grid(blocks, 2, scalar=False)
 
 
 def lbp_block_histograms(cube, *, blocks=(6, 6), radius: float = 1, points: int = 8,

@@ -125,3 +125,17 @@ def test_fft_apex_uses_the_central_equal_blocks():
     b = fft_energy(make_cube(frames2, fps=30), blocks=(3, 3), window=6, normalise=False).values
     a2 = fft_energy(make_cube(frames, fps=30), blocks=(3, 3), window=6, normalise=False).values
     assert np.allclose(a2, b)
+
+
+def test_check_grid_accepts_pairs_and_optionally_one_int():
+    assert B.check_grid((2, 3), 2) == (2, 3)
+    assert B.check_grid(4, 2) == (4, 4)
+    assert B.check_grid(np.int64(2), 3) == (2, 2, 2)
+    with pytest.raises(ValueError, match=r"blocks must be a pair \(rows, cols\) of positive integers"):
+        B.check_grid(4, 2, scalar=False)
+    with pytest.raises(ValueError, match=r"a triple \(rows, cols, time\)"):
+        B.check_grid((1, 2), 3)
+    with pytest.raises(ValueError, match=r"blocks\[1\] must be >= 1"):
+        B.check_grid((1, 0), 2)
+    with pytest.raises(ValueError, match="must be an integer"):
+        B.check_grid((1, 2.5), 2)
