@@ -82,19 +82,11 @@ def register(subparsers) -> None:
 
 
 def _parse_params(items) -> dict:
-    import yaml
+    """``--param KEY=VALUE`` items read as the ``evaluate`` command reads them; lists become tuples."""
+    from ..evaluation.cli import parse_assignments
 
-    out = {}
-    for item in items or []:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--param expects KEY=VALUE, got {item!r}")
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError as exc:
-            raise ValueError(f"--param {item!r}: cannot read the value ({exc})") from None
-        out[key.strip()] = tuple(value) if isinstance(value, list) else value
-    return out
+    return {key: tuple(value) if isinstance(value, list) else value
+            for key, value in parse_assignments(items, option="--param").items()}
 
 
 def _dataset_name(name: str) -> str:
