@@ -34,8 +34,8 @@ import numpy as np
 from .._validate import check_int, check_number
 from ..cube import key_frames, to_grey, validate_cube
 from .base import CubeFeatures
-from .flow import pair_flow_and_strain
 from .blocks import block_labels
+from .flow import pair_flow_and_strain
 from .hoof import _check_blocks, orientation_histograms
 
 __all__ = [

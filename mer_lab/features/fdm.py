@@ -29,8 +29,8 @@ import xarray as xr
 from .._validate import check_choice, check_int, check_number
 from ..cube import key_frames, validate_cube
 from .base import CubeFeatures
-from .flow import as_flow, flow_sequence, remove_global_motion
 from .blocks import block_labels
+from .flow import as_flow, flow_sequence, remove_global_motion
 from .hoof import _check_blocks
 
 __all__ = ["principal_directions", "cuboid_labels", "fdm_flow", "fdm", "fdm_names", "FDM"]
