@@ -195,17 +195,21 @@ def centre_region(shape, margins, blocks=None, *, radii_name: str = "radii"):
             )
         start.append(m)
         stop.append(n - m)
-    region = tuple(b - a for a, b in zip(start, stop))
     if blocks is not None:
-        kr, kc, kt = blocks
-        for k, n, label in ((kr, region[1], "rows (blocks[0])"), (kc, region[2], "columns (blocks[1])"),
-                            (kt, region[0], "time (blocks[2])")):
-            if k > n:
-                raise ValueError(
-                    f"blocks={tuple(blocks)}: {k} blocks along {label} but the centre region is only "
-                    f"{n} voxels long there (region t, y, x = {region}); use fewer blocks"
-                )
+        check_blocks_fit(tuple(b - a for a, b in zip(start, stop)), blocks)
     return tuple(start), tuple(stop)
+
+
+def check_blocks_fit(region, blocks) -> None:
+    """A clear error when a ``(T, Y, X)`` centre region is too small for ``blocks = (rows, cols, time)``."""
+    kr, kc, kt = blocks
+    for k, n, label in ((kr, region[1], "rows (blocks[0])"), (kc, region[2], "columns (blocks[1])"),
+                        (kt, region[0], "time (blocks[2])")):
+        if k > n:
+            raise ValueError(
+                f"blocks={tuple(blocks)}: {k} blocks along {label} but the centre region is only "
+                f"{n} voxels long there (region t, y, x = {tuple(region)}); use fewer blocks"
+            )
 
 
 def n_bins(points: int, mapping: str = "u2") -> int:

@@ -49,7 +49,7 @@ from .._validate import check_choice, check_int
 from . import _lbp_kernels as K
 from .base import CubeFeatures
 from .lbp import (NEIGHBOURS, _block_tags, _plane_points, _plane_radii, _prepare, as_volume, centre_region,
-                  check_blocks, check_overlap, check_points, check_radii)
+                  check_blocks, check_blocks_fit, check_overlap, check_points, check_radii)
 
 __all__ = ["COMPONENTS", "stclqp_patterns", "stclqp_names", "STCLQP"]
 
@@ -262,11 +262,7 @@ class STCLQP(CubeFeatures):
         k = int(self.n_codewords)
         pats = self._patterns(cube)
         shape = next(iter(pats.values())).shape
-        for axis_len, kb, label in ((shape[1], blocks[0], "rows (blocks[0])"), (shape[2], blocks[1], "columns (blocks[1])"),
-                                    (shape[0], blocks[2], "time (blocks[2])")):
-            if kb > axis_len:
-                raise ValueError(f"blocks={blocks}: {kb} blocks along {label} but the centre region is only "
-                                 f"{axis_len} voxels long there; use fewer blocks")
+        check_blocks_fit(shape, blocks)
         hists = []
         for plane in K.PLANES:
             for comp in COMPONENTS:

@@ -139,3 +139,19 @@ def test_check_grid_accepts_pairs_and_optionally_one_int():
         B.check_grid((1, 0), 2)
     with pytest.raises(ValueError, match="must be an integer"):
         B.check_grid((1, 2.5), 2)
+
+
+def test_block_methods_name_a_region_too_small_for_the_blocks():
+    from mer_lab.cube import make_cube
+    from mer_lab.features.lbp import lbp_top
+    from mer_lab.features.stclqp import STCLQP
+
+    vol = np.random.default_rng(0).integers(0, 255, (5, 12, 12)).astype(np.uint8)   # centres 3 x 10 x 10
+    with pytest.raises(ValueError, match=r"11 blocks along rows \(blocks\[0\]\) but the centre region is only 10"):
+        lbp_top(vol, blocks=(11, 1, 1))
+    clips = [make_cube(vol, fps=100)]
+    with pytest.raises(ValueError, match=r"4 blocks along time \(blocks\[2\]\) but the centre region is only 1"):
+        STCLQP(blocks=(1, 1, 4), n_codewords=4).fit(clips)
+    est = STCLQP(blocks=(1, 1, 1), n_codewords=4).fit(clips).set_params(blocks=(1, 1, 2))
+    with pytest.raises(ValueError, match=r"2 blocks along time \(blocks\[2\]\) but the centre region is only 1"):
+        est.transform(clips)
