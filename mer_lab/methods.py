@@ -607,7 +607,7 @@ def extract(cube, method, params: Mapping | None = None, *, landmarks=None) -> n
         Full parameters (:func:`method_params`); default the thesis's.
     landmarks : optional
         Passed to methods that need landmarks (an array, ``"auto"`` or a callable such as
-        :func:`mer_lab.features.mdmo.corpus_landmarks`).
+        :func:`mer_lab.features.rois.corpus_landmarks`).
 
     Returns
     -------
