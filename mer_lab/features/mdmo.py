@@ -12,12 +12,15 @@ Algorithm (clip of frames ``f_1 .. f_m``)
    every ``i``.
 2. Alignment in the optical-flow domain (``align="affine"``): head motion between ``f_1``
    and ``f_i`` is modelled as an affine map ``A_i``. It is fitted by least squares to the
-   13 stable landmarks ``p_j`` (:data:`~mer_lab.features.rois.STABLE_POINTS`: face
-   contour at eye and cheekbone level, nasal ridge, subnasale, inner eye corners; our
-   choice, as the paper's figure of its 13 DRMF points cannot be matched point for
-   point) and the positions
-   the flow moves them to, ``p_j + V_i(p_j)`` (the flow is averaged over a small window
-   around each point). The head-motion field ``A_i x - x`` is then subtracted from
+   13 stable landmarks ``p_j`` (:data:`~mer_lab.preprocess.face.STABLE_POINTS`: nasal
+   bridge, nose base and the inner and outer eye corners; our choice, as the paper's
+   figure of its 13 DRMF points cannot be matched point for point; the same points
+   register frames in :func:`mer_lab.preprocess.face.register`, and the comment there
+   gives the measurement behind them)
+   and the positions the flow moves them to, ``p_j + V_i(p_j)`` (the flow is averaged
+   over a small window around each point; :func:`mer_lab.features.flow.fit_motion`, the
+   library's one flow-domain motion fit). ``align="translation"`` fits a shift only,
+   ``align="none"`` skips the step. The head-motion field ``A_i x - x`` is then subtracted from
    ``V_i`` everywhere. The paper fits the transform on the same 13 points and aligns the
    frames before the flow is taken; removing it from the flow is the first-order
    equivalent and costs no second flow computation.
@@ -52,7 +55,9 @@ replaces ``thetabar`` by ``(cos thetabar, sin thetabar)``, 108 values instead of
 ``angle="linear"`` is the paper's vector. The default was chosen by LOSO macro F1
 (standardised features, RBF SVM, 12 subjects, 120 clips, TIM 10) on a synthetic corpus
 that no figure in the documentation is reported on (``make_corpus(seed=7)``):
-Farneback flow 0.567 (linear) -> 0.687 (circular), DIS flow 0.437 -> 0.476.
+Farneback flow 0.567 (linear) -> 0.687 (circular), DIS flow 0.437 -> 0.476 (measured
+when alignment used the face contour as stable points, before the one set of
+:data:`~mer_lab.preprocess.face.STABLE_POINTS`).
 
 How ``lam`` enters
 ------------------
@@ -117,7 +122,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a change here changes computed MDMO values (part of cache keys).
-MDMO_CODE_VERSION = "2"
+MDMO_CODE_VERSION = "3"
 
 #: The two quantities of each ROI's motion vector.
 QUANTITIES = ("rho", "theta")
@@ -298,7 +303,7 @@ def align_flow(flows, landmarks, *, points=STABLE_POINTS, radius: int = 2, model
         Landmarks (x, y) of the reference frame.
     points : sequence of int
         Landmarks that expressions leave (nearly) still; default the 13 points of
-        :data:`~mer_lab.features.rois.STABLE_POINTS`.
+        :data:`~mer_lab.preprocess.face.STABLE_POINTS`.
     radius : int
         Window radius (px) over which the flow at each point is averaged.
     model : {"affine", "translation"}

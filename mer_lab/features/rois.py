@@ -73,6 +73,7 @@ import numpy as np
 import xarray as xr
 
 from .._validate import check_array, check_choice, check_number, describe
+from ..preprocess.face import STABLE_POINTS  # the one set, shared with register; chosen there by measurement
 
 __all__ = [
     "BROW_OFFSET",
@@ -113,12 +114,6 @@ def _mirror_table() -> np.ndarray:
 #: Index of each iBUG-68 point's mirror image across the facial midline.
 MIRROR_68 = _mirror_table()
 
-#: The 13 stable points used to fit head motion (flow-domain alignment, see mdmo.py):
-#: the face contour at eye and cheekbone level (0-2, 14-16), the nasal ridge (27-30),
-#: the base of the nose between the nostrils (33) and the inner eye corners (39, 42).
-#: Facial actions barely move them; the nose wings (31, 32, 34, 35) are left out because
-#: AU9/AU10/AU12 pull them along with the cheeks and the upper lip.
-STABLE_POINTS = (0, 1, 2, 14, 15, 16, 27, 28, 29, 30, 33, 39, 42)
 
 
 def _up(i):
