@@ -74,7 +74,7 @@ def main() -> None:
     from mer_lab.features.mdmo import MDMOFromFrames, mdmo, mdmo_frames
     from mer_lab.features.sparse_mdmo import SparseMDMOFromFrames
 
-    print("1. MDMO from precomputed flows (align=True)")
+    print("1. MDMO from precomputed flows (align=\"affine\")")
     lengths = (10, 30) if args.quick else (10, 30, 60)
     for h, w in ((96, 96), (340, 280)):
         lm = face_landmarks(h, w)

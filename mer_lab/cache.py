@@ -11,6 +11,13 @@ from plain values (dataset, sample, method name, every parameter that changes th
 result, and a code version), never from array contents; a clip read from files adds
 :func:`file_signature` (names, sizes and modification times of its files).
 
+Functions do no disk I/O unless asked. Feature and flow functions take ``cache=None``
+by default, which means: the cache of the enclosing :func:`flow_cache` block, or none
+outside one. The experiment layer (:func:`mer_lab.evaluation.experiment.compute_features`,
+in every worker) and the dashboard's engine (:mod:`mer_lab.compare`) open such a block,
+so flows are computed once and shared by every method; a call at the prompt or in a
+notebook computes in memory unless it passes ``cache=True`` (or a :class:`DiskCache`).
+
 A cache that cannot be written (read-only folder, a cache root under a file, a full
 disk) never stops a run: results are computed without it, with one
 :class:`CacheWarning` per process. Temporary files carry their writer's host and
@@ -29,13 +36,15 @@ import tempfile
 import time
 import warnings
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cache_dir", "cache_key", "DiskCache", "CacheWarning", "default_cache", "resolve_cache", "file_signature",
-           "remove_stale_temporaries", "STALE_TMP_SECONDS"]
+__all__ = ["cache_dir", "cache_key", "DiskCache", "CacheWarning", "default_cache", "resolve_cache", "flow_cache",
+           "active_cache", "file_signature", "remove_stale_temporaries", "STALE_TMP_SECONDS"]
 
 
 class CacheWarning(UserWarning):
@@ -301,13 +310,78 @@ def default_cache() -> DiskCache:
     return _DEFAULT
 
 
+#: The cache of the innermost :func:`flow_cache` block of this thread or task (None: none).
+_ACTIVE: ContextVar[DiskCache | None] = ContextVar("mer_lab_active_cache", default=None)
+
+
+def _store_of(store) -> DiskCache | None:
+    if store is None or store is True:
+        return default_cache()
+    if store is False:
+        return None
+    if isinstance(store, DiskCache):
+        return store if store.enabled else None
+    raise TypeError(f"store must be None, True, False or a mer_lab.cache.DiskCache, got {store!r:.80}")
+
+
+@contextmanager
+def flow_cache(store=None) -> Iterator[DiskCache | None]:
+    """Turn the disk cache on for the flow and feature functions called inside the block.
+
+    Inside ``with flow_cache(): ...`` every function called with ``cache=None`` (their
+    default: :func:`mer_lab.features.flow.flow_pair`, :func:`~mer_lab.features.flow.flow_sequence`,
+    the flow features, MDMO's per-frame matrices) reads and writes ``store``; outside any
+    block they compute in memory and write nothing. An explicit ``cache=`` argument
+    always wins (``cache=False`` computes even inside a block).
+
+    Parameters
+    ----------
+    store : None, bool or DiskCache
+        ``None`` or ``True``: :func:`default_cache` (``$MER_LAB_CACHE``); a
+        :class:`DiskCache`: that folder (a disabled one turns caching off); ``False``:
+        caching off inside the block.
+
+    Notes
+    -----
+    The switch is a :class:`contextvars.ContextVar`: it holds in the thread (or asyncio
+    task) that entered the block, not in threads or processes started from it. Code
+    that fans work out (``compute_features`` with ``n_jobs``, a Dask cluster) enters the
+    block again in each worker, or resolves the store first (:func:`resolve_cache`) and
+    hands it on explicitly.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with flow_cache(DiskCache(tempfile.mkdtemp())) as store:
+    ...     resolve_cache(None) is store
+    True
+    >>> resolve_cache(None) is None
+    True
+    """
+    token = _ACTIVE.set(_store_of(store))
+    try:
+        yield _ACTIVE.get()
+    finally:
+        _ACTIVE.reset(token)
+
+
+def active_cache() -> DiskCache | None:
+    """The cache of the enclosing :func:`flow_cache` block, or ``None`` outside one."""
+    return _ACTIVE.get()
+
+
 def resolve_cache(cache) -> DiskCache | None:
-    """The cache a ``cache=`` argument names: ``True`` the default one, ``False``/``None``
-    none (returns ``None``), or a :class:`DiskCache` itself."""
+    """The cache a ``cache=`` argument names, or ``None`` for none.
+
+    ``None``: the cache of the enclosing :func:`flow_cache` block (none outside one);
+    ``True``: :func:`default_cache`; ``False``: none; a :class:`DiskCache`: itself.
+    """
+    if cache is None:
+        return _ACTIVE.get()
     if cache is True:
         return default_cache()
-    if cache is False or cache is None:
+    if cache is False:
         return None
     if isinstance(cache, DiskCache):
         return cache
-    raise TypeError(f"cache must be True, False or a mer_lab.cache.DiskCache, got {cache!r:.80}")
+    raise TypeError(f"cache must be None, True, False or a mer_lab.cache.DiskCache, got {cache!r:.80}")

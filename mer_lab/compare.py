@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ._validate import check_choice
+from ._validate import check_choice, check_int
 
 __all__ = [
     "SYNTHETIC_COMPOSITE",
@@ -46,6 +46,7 @@ __all__ = [
     "compare",
     "changes",
     "class_averages",
+    "class_average_apex_flow",
     "sample_view",
     "clear_memory",
 ]
@@ -457,10 +458,13 @@ def changes(previous: Comparison | None, current: Comparison) -> pd.DataFrame:
 # --------------------------------------------------------------------------- figures' data
 def class_averages(choice: CorpusChoice, *, engine: str = "farneback"):
     """Per-class average apex flow maps of a corpus (thesis Figure 4), memoised."""
-    from .features.flow import class_average_apex_flow
+    from .cache import flow_cache
 
-    return _memo(("class_averages", choice, engine),
-                 lambda: class_average_apex_flow(get_corpus(choice), engine=engine))
+    def build():
+        with flow_cache():  # the dashboard shares the on-disk flows with the methods
+            return class_average_apex_flow(get_corpus(choice), engine=engine)
+
+    return _memo(("class_averages", choice, engine), build)
 
 
 def sample_view(choice: CorpusChoice, uid: str, *, engine: str = "farneback", align: str = "none") -> dict:
@@ -469,6 +473,7 @@ def sample_view(choice: CorpusChoice, uid: str, *, engine: str = "farneback", al
     ``align`` (``"none"``, ``"translation"``, ``"affine"``) removes the global (head)
     motion fitted on each flow first, for the flow and the curve alike.
     """
+    from .cache import flow_cache
     from .features.apex import flow_magnitude_curve
     from .features.flow import flow_pair, remove_global_motion
 
@@ -477,10 +482,196 @@ def sample_view(choice: CorpusChoice, uid: str, *, engine: str = "farneback", al
     def build():
         corpus = get_corpus(choice)
         cube = corpus.cube(uid)
-        flow = flow_pair(cube, engine=engine)
+        with flow_cache():
+            flow = flow_pair(cube, engine=engine)
+            curve = flow_magnitude_curve(cube, engine=engine, span="clip", align=align)
         if align != "none":
             flow = remove_global_motion(flow, model=align)
-        return {"cube": cube, "flow": flow,
-                "curve": flow_magnitude_curve(cube, engine=engine, span="clip", align=align)}
+        return {"cube": cube, "flow": flow, "curve": curve}
 
     return _memo(("sample", choice, uid, engine, align), build)
+
+
+# --------------------------------------------------------------------------- class-average flow maps
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2x3 least-squares similarity transform (rotation, uniform scale, shift) src -> dst."""
+    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
+    a, b = src - mu_s, dst - mu_d
+    cov = b.T @ a / len(src)
+    U, S, Vt = np.linalg.svd(cov)
+    d = np.sign(np.linalg.det(U @ Vt))
+    D = np.diag([1.0, d])
+    R = U @ D @ Vt
+    scale = np.trace(np.diag(S) @ D) / max((a ** 2).sum() / len(src), 1e-12)
+    A = scale * R
+    return np.column_stack([A, mu_d - A @ mu_s])
+
+
+def _truth_landmarks(corpus, uid, cube):
+    """Onset landmarks (68, 2) of a clip from the corpus ground truth, or None."""
+    if not getattr(corpus, "has_ground_truth", False):
+        return None
+    gt = corpus.ground_truth(uid)
+    if gt is None or "landmarks" not in gt:
+        return None
+    lm = gt["landmarks"]
+    if "coord" in lm.dims and "coord" in lm.coords and lm["coord"].dtype.kind in "UO":
+        lm = lm.sel(coord=["x", "y"])
+    if "time" in lm.dims:
+        from .cube import key_frames
+
+        pos = key_frames(cube)["onset"]
+        if "frame" in lm.coords and cube.attrs.get("onset") is not None:
+            matches = np.nonzero(lm["frame"].values == cube.attrs["onset"])[0]
+            pos = int(matches[0]) if matches.size else pos
+        lm = lm.isel(time=pos)
+    return np.asarray(lm.values, dtype=np.float64).reshape(-1, 2)
+
+
+def class_average_apex_flow(corpus, *, engine: str = "farneback", register: str = "auto",
+                            landmarks=None, shape=None, by: str = "label", align: str = "none",
+                            n_jobs: int = 1, cache=None, **engine_params):
+    """Per-class average of the onset -> apex flow of a corpus (thesis Figure 4).
+
+    The dashboard's class-average view (:func:`class_averages`) and notebook 06 show it.
+
+    Parameters
+    ----------
+    corpus : mer_lab.datasets.corpus.Corpus
+        Clips (cubes) or precomputed flows (``(component, y, x)`` DataArrays).
+    engine : str
+        Flow engine for clips (see :func:`mer_lab.features.flow.optical_flow`).
+    register : {"auto", "landmarks", "none"}
+        ``"landmarks"``: each sample's flow is resampled onto a common face frame by the
+        similarity transform (rotation, scale, shift) taking its onset landmarks onto
+        the mean onset shape, so that eyes, brows and mouth line up before averaging;
+        flow vectors are rotated and scaled with it. ``"none"``: plain pixel-wise
+        average (clips of other sizes are resized to ``shape``). ``"auto"``: landmarks
+        when they are available (``landmarks`` given or ground truth with landmarks),
+        otherwise none.
+    landmarks : callable, optional
+        ``landmarks(uid, cube) -> (68, 2)`` onset landmarks ``(x, y)``; default the
+        corpus ground truth (synthetic corpora).
+    shape : (int, int), optional
+        ``(H, W)`` of the output; default the first clip's size.
+    by : str
+        Samples-table column to group by (``"label"`` or ``"emotion"``).
+    align : {"none", "translation", "affine"}
+        Remove each flow's global (head) motion first
+        (:func:`mer_lab.features.flow.remove_global_motion`),
+        so that the maps show the expression rather than head drift.
+    n_jobs : int
+        Threads computing flows concurrently.
+    cache, **engine_params
+        See :func:`mer_lab.features.flow.flow_pair` (``cache=None``: the enclosing
+        :func:`mer_lab.cache.flow_cache` block's cache, none outside one).
+
+    Returns
+    -------
+    xarray.Dataset, dims (class, y, x)
+        ``magnitude`` (mean of the per-sample magnitude maps, px), ``u`` and ``v``
+        (mean flow, px) and ``count`` (samples per class, dim ``class``); attrs
+        ``registration`` ("landmarks" or "none"), ``engine`` and ``corpus``.
+
+    Notes
+    -----
+    The magnitude map is averaged (not the magnitude of the mean flow): opposite
+    motions of different samples must not cancel in the picture.
+    """
+    import cv2
+    import xarray as xr
+
+    from .cache import resolve_cache
+    from .features.flow import MOTION_MODELS, as_flow, flow_pair, remove_global_motion
+
+    check_choice("register", register, ("auto", "landmarks", "none"))
+    check_choice("align", align, ("none",) + MOTION_MODELS)
+    store = resolve_cache(cache)  # resolved here: the worker threads do not see a flow_cache block
+    check_choice("by", by, tuple(corpus.samples.columns))
+    n_jobs = check_int("n_jobs", n_jobs, low=1)
+    uids = corpus.uids
+    if not uids:
+        raise ValueError("the corpus holds no samples")
+
+    def one(uid):
+        data = corpus.cube(uid)
+        if "component" in data.dims:
+            flow, _ = as_flow(data)
+            return (remove_global_motion(flow, model=align) if align != "none" else flow), None
+        flow = flow_pair(data, engine=engine, cache=store if store is not None else False,
+                         **engine_params).values
+        if align != "none":
+            flow = remove_global_motion(flow, model=align)
+        lm = None
+        if register != "none":
+            lm = landmarks(uid, data) if landmarks is not None else _truth_landmarks(corpus, uid, data)
+        return flow, lm
+
+    if n_jobs > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(n_jobs) as pool:
+            results = list(pool.map(one, uids))
+    else:
+        results = [one(u) for u in uids]
+    flows = [r[0] for r in results]
+    lms = [r[1] for r in results]
+    if shape is None:
+        shape = flows[0].shape[1:]
+    h, w = (check_int("shape[0]", shape[0], low=2), check_int("shape[1]", shape[1], low=2))
+    use_lm = register == "landmarks" or (register == "auto" and all(lm is not None for lm in lms))
+    if register == "landmarks" and any(lm is None for lm in lms):
+        missing = [u for u, lm in zip(uids, lms) if lm is None][:3]
+        raise ValueError(f"register='landmarks' but no landmarks for {missing} ...; pass landmarks= "
+                         "or use register='none'")
+    if use_lm:
+        stack = np.stack(lms)
+        ref_size = flows[0].shape[1:]
+        mean_shape = stack.mean(axis=0)
+        for _ in range(2):  # generalised Procrustes: align to the mean, re-average
+            mean_shape = np.mean([_apply(_similarity(lm, mean_shape), lm) for lm in stack], axis=0)
+        # place the mean shape in the output frame (rescaled from the first clip's frame)
+        sy, sx = h / ref_size[0], w / ref_size[1]
+        mean_shape = mean_shape * np.array([sx, sy])
+    labels = corpus.samples[by].astype(str).to_numpy()
+    classes = sorted(set(labels))
+    idx = {c: i for i, c in enumerate(classes)}
+    mag_sum = np.zeros((len(classes), h, w))
+    u_sum = np.zeros((len(classes), h, w))
+    v_sum = np.zeros((len(classes), h, w))
+    count = np.zeros(len(classes), np.int64)
+    for flow, lm, lab in zip(flows, lms, labels):
+        if use_lm:
+            T = _similarity(lm, mean_shape)
+            warped = np.stack([cv2.warpAffine(np.ascontiguousarray(c), T, (w, h), flags=cv2.INTER_LINEAR,
+                                              borderMode=cv2.BORDER_CONSTANT, borderValue=0) for c in flow])
+            A = T[:, :2]
+            warped = np.einsum("ij,jhw->ihw", A, warped)  # vectors turn and scale with the face
+        elif flow.shape[1:] != (h, w):
+            fy, fx = h / flow.shape[1], w / flow.shape[2]
+            warped = np.stack([cv2.resize(flow[0], (w, h)) * fx, cv2.resize(flow[1], (w, h)) * fy])
+        else:
+            warped = flow
+        k = idx[lab]
+        mag_sum[k] += np.hypot(warped[0], warped[1])
+        u_sum[k] += warped[0]
+        v_sum[k] += warped[1]
+        count[k] += 1
+    n = count[:, None, None].astype(np.float64)
+    dims = ("class", "y", "x")
+    coords = {"class": classes, "y": np.arange(h), "x": np.arange(w)}
+    return xr.Dataset(
+        {
+            "magnitude": (dims, (mag_sum / n).astype(np.float32), {"units": "px", "long_name": "mean flow magnitude"}),
+            "u": (dims, (u_sum / n).astype(np.float32), {"units": "px", "long_name": "mean horizontal flow"}),
+            "v": (dims, (v_sum / n).astype(np.float32), {"units": "px", "long_name": "mean vertical flow"}),
+            "count": (("class",), count, {"long_name": "samples"}),
+        },
+        coords=coords,
+        attrs={"registration": "landmarks" if use_lm else "none", "engine": engine, "align": align,
+               "corpus": str(getattr(corpus, "name", "")), "grouped_by": by},
+    )
+
+
+def _apply(T, pts):
+    return pts @ T[:, :2].T + T[:, 2]

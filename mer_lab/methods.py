@@ -275,19 +275,21 @@ _BUILTIN = [
            names="mer_lab.features.hog:higo_top_names", gamma_step=0.1,
            reference="Li et al., TAC 2018, doi:10.1109/TAFFC.2017.2667642"),
     Method(name="mdmo", title="MDMO", function="mer_lab.features.mdmo:mdmo",
-           defaults={"lam": 0.9, "angle": "circular", "engine": DEFAULT_ENGINE, "align": True}, tim=None,
+           defaults={"lam": 0.9, "angle": "circular", "engine": DEFAULT_ENGINE, "align": "affine"}, tim=None,
            schema=(_tim_param(None), _LAM,
                    Param("angle", "choice", "circular", "mean direction as (cos, sin) ('circular') or as the "
                          "angle in [0, 2 pi) ('linear', the paper's)", choices=("circular", "linear")),
-                   _ENGINE, Param("align", "bool", True, "flow-domain alignment")),
-           needs=("landmarks",), names="mer_lab.features.mdmo:mdmo_names",
+                   _ENGINE, Param("align", "choice", "affine", "flow-domain alignment",
+                                  choices=("none", "translation", "affine"))),
+           needs=("landmarks",), names="mer_lab.features.mdmo:mdmo_names", version="2",
            reference="Liu et al., TAC 2016, doi:10.1109/TAFFC.2015.2485205; thesis 4.2.2"),
     Method(name="sparse_mdmo", title="Sparse MDMO", function="mer_lab.features.mdmo:mdmo_frames",
-           defaults={"n_frames": 10, "engine": DEFAULT_ENGINE, "align": True}, tim=None,
-           stage="mer_lab.features.sparse_mdmo:SparseMDMOFromFrames",
+           defaults={"n_frames": 10, "engine": DEFAULT_ENGINE, "align": "affine"}, tim=None,
+           stage="mer_lab.features.sparse_mdmo:SparseMDMOFromFrames", version="2",
            stage_defaults={"lam": 0.9, "angle": "linear", "n_atoms": 128, "alpha": 1.0, "beta": 1.0, "k": 5},
            schema=(Param("n_frames", "int", 10, "TIM frames before the per-frame MDMO", low=2, high=100),
-                   _ENGINE, Param("align", "bool", True, "flow-domain alignment"), _LAM,
+                   _ENGINE, Param("align", "choice", "affine", "flow-domain alignment",
+                                  choices=("none", "translation", "affine")), _LAM,
                    Param("angle", "choice", "linear", "angle in the dictionary's data vectors: as a coordinate "
                          "in [0, 2 pi) ('linear', the paper's) or as (cos, sin) ('circular')",
                          choices=("linear", "circular")),
@@ -607,7 +609,7 @@ def extract(cube, method, params: Mapping | None = None, *, landmarks=None) -> n
         Full parameters (:func:`method_params`); default the thesis's.
     landmarks : optional
         Passed to methods that need landmarks (an array, ``"auto"`` or a callable such as
-        :func:`mer_lab.features.mdmo.corpus_landmarks`).
+        :func:`mer_lab.features.rois.corpus_landmarks`).
 
     Returns
     -------

@@ -26,7 +26,7 @@ Optical flow figures
 :func:`class_average_maps`
     Per-class average apex flow magnitude, one panel per class with ``n`` in the title
     (thesis Figure 4); the data come from
-    :func:`mer_lab.features.flow.class_average_apex_flow`.
+    :func:`mer_lab.compare.class_average_apex_flow`.
 
 Clip and comparison figures
 ---------------------------
@@ -247,7 +247,7 @@ def class_average_maps(averages: xr.Dataset, *, variable: str = "magnitude", col
     Parameters
     ----------
     averages : xarray.Dataset
-        From :func:`mer_lab.features.flow.class_average_apex_flow` (dims class, y, x and
+        From :func:`mer_lab.compare.class_average_apex_flow` (dims class, y, x and
         a ``count`` variable).
     variable : str
         The map to draw (``"magnitude"``, ``"u"`` or ``"v"``).

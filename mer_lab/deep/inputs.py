@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from .._validate import check_choice, check_int, describe
-from ..features.flow import _grey_cube, _is_cube, pair_flow_and_strain, sequence_flow
+from ..features.flow.sequence import _grey_cube, _is_cube, pair_flow_and_strain, sequence_flow
 
 __all__ = ["COMPONENTS", "flow_maps", "flow_sequence_maps", "frame_maps", "resize_maps", "ststnet_input",
            "off_apexnet_input", "flow_sequence_input", "frames_input"]
@@ -52,7 +52,7 @@ def _components(components) -> tuple[str, ...]:
 
 
 def flow_maps(data, *, size: int = 28, components=COMPONENTS, engine: str = "tvl1", align: str = "none",
-              cache=True) -> np.ndarray:
+              cache=None) -> np.ndarray:
     """The onset -> apex flow of a clip as ``(len(components), size, size)`` float32 maps.
 
     Parameters
@@ -91,7 +91,7 @@ def flow_maps(data, *, size: int = 28, components=COMPONENTS, engine: str = "tvl
 
 
 def flow_sequence_maps(data, *, size: int = 28, engine: str = "tvl1", reference: str = "first",
-                       cache=True) -> np.ndarray:
+                       cache=None) -> np.ndarray:
     """Per-frame flow ``(2, T, size, size)``: from the first frame to every later frame
     (``reference="first"``) or between consecutive frames (``"previous"``).
 
@@ -122,18 +122,18 @@ def frame_maps(cube, *, size: int = 28, difference: bool = True) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- per-sample functions of the methods
-def ststnet_input(data, *, size: int = 28, engine: str = "tvl1", align: str = "none", cache=True) -> np.ndarray:
+def ststnet_input(data, *, size: int = 28, engine: str = "tvl1", align: str = "none", cache=None) -> np.ndarray:
     """STSTNet's input, flattened: ``u``, ``v`` and strain maps (3 x size x size)."""
     return flow_maps(data, size=size, components=COMPONENTS, engine=engine, align=align, cache=cache).ravel()
 
 
 def off_apexnet_input(data, *, size: int = 28, engine: str = "tvl1", align: str = "none",
-                      cache=True) -> np.ndarray:
+                      cache=None) -> np.ndarray:
     """OFF-ApexNet's input, flattened: ``u`` and ``v`` maps (2 x size x size)."""
     return flow_maps(data, size=size, components=("u", "v"), engine=engine, align=align, cache=cache).ravel()
 
 
-def flow_sequence_input(cube, *, size: int = 28, engine: str = "farneback", cache=True) -> np.ndarray:
+def flow_sequence_input(cube, *, size: int = 28, engine: str = "farneback", cache=None) -> np.ndarray:
     """The CNN + LSTM's (and 3D CNN's) flow-sequence input, flattened (2 x T x size x size)."""
     return flow_sequence_maps(cube, size=size, engine=engine, cache=cache).ravel()
 

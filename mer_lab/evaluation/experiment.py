@@ -28,7 +28,7 @@ import pandas as pd
 
 from .. import __version__
 from .._validate import check_choice, describe
-from ..cache import DiskCache, resolve_cache
+from ..cache import DiskCache, flow_cache, resolve_cache
 from ..methods import Method
 from .metrics import METRICS, baseline_scores, confusion_matrix, scores
 from .protocols import PROTOCOLS, run_protocol
@@ -124,7 +124,7 @@ def _landmarks_for(corpus, method):
     if "landmarks" not in method.needs:
         return None, None
     if getattr(corpus, "has_ground_truth", False):
-        from ..features.mdmo import corpus_landmarks
+        from ..features.rois import corpus_landmarks
 
         return corpus_landmarks(corpus), "ground_truth"
     return "auto", "auto"
@@ -158,7 +158,10 @@ def _one_sample(corpus, uid, method, params, cache_root, cache_enabled, landmark
 
     def compute():
         try:
-            vec = extract(corpus.cube(uid), method, params, landmarks=landmarks)
+            # the flow cache is switched on here, in the worker: a context does not travel to
+            # threads or processes, and the feature functions themselves write nothing by default
+            with flow_cache(cache):
+                vec = extract(corpus.cube(uid), method, params, landmarks=landmarks)
         except Exception as exc:
             exc.add_note(f"while computing {method.name} features of sample {uid!r}")
             raise
@@ -197,6 +200,9 @@ def compute_features(corpus, method, *, params: Mapping | None = None, cache=Tru
         Per-clip disk cache keyed by dataset, sample, key frames, the clip files' names,
         sizes and modification times, corpus settings (``grey``, ``span``...), method,
         parameters and code version (``True``: :func:`mer_lab.cache.default_cache`).
+        The same cache holds the clips' optical flows: every clip is computed inside
+        :func:`mer_lab.cache.flow_cache`, so methods share flows; ``False`` caches
+        neither features nor flows.
     progress : bool
         A progress bar over clips.
     n_jobs : int

@@ -35,7 +35,7 @@ def _reduce(mag, statistic):
 
 def flow_magnitude_curve(cube, *, reference: str = "onset", span: str = "expression",
                          statistic: str = "mean", align: str = "none", detrend: bool = False,
-                         engine: str = "farneback", cache=True, **engine_params) -> xr.DataArray:
+                         engine: str = "farneback", cache=None, **engine_params) -> xr.DataArray:
     """Flow magnitude of every frame relative to a reference frame (thesis Figure 3).
 
     Parameters
@@ -104,7 +104,7 @@ def flow_magnitude_curve(cube, *, reference: str = "onset", span: str = "express
 
 def estimate_apex(cube, *, engine: str = "farneback", reference: str = "both", span: str = "expression",
                   statistic: str = "mean", smooth: int = 1, align: str = "affine", detrend: bool = False,
-                  cache=True, **engine_params) -> int:
+                  cache=None, **engine_params) -> int:
     """The apex as the frame of peak flow magnitude from the neutral onset (and offset).
 
     Parameters

@@ -50,7 +50,7 @@ __all__ = [
 
 
 def biwoof(data, *, blocks=(5, 5), bins: int = 8, normalise: bool = True, align: str = "none",
-           engine: str = "tvl1", cache=True, **engine_params) -> np.ndarray:
+           engine: str = "tvl1", cache=None, **engine_params) -> np.ndarray:
     """Bi-WOOF feature of a clip (or of a precomputed onset -> apex flow).
 
     Parameters
@@ -233,7 +233,7 @@ def riesz_phase_names(*, blocks=(5, 5), bins: int = 8, prefix: str = "phase") ->
 
 
 def biwoof_phase(cube, *, blocks=(5, 5), bins: int = 8, phase_bins: int = 8,
-                 wavelength: float = 6.0, align: str = "none", engine: str = "tvl1", cache=True,
+                 wavelength: float = 6.0, align: str = "none", engine: str = "tvl1", cache=None,
                  **engine_params) -> np.ndarray:
     """Bi-WOOF + Riesz phase: :func:`biwoof` followed by :func:`riesz_phase_histograms`.
 
@@ -256,7 +256,7 @@ class BiWOOF(CubeFeatures):
     """
 
     def __init__(self, *, blocks=(5, 5), bins=8, phase=False, phase_bins=8, wavelength=6.0,
-                 align="none", engine="tvl1", cache=True, engine_params=None):
+                 align="none", engine="tvl1", cache=None, engine_params=None):
         self.blocks = blocks
         self.bins = bins
         self.phase = phase

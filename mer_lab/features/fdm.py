@@ -133,7 +133,7 @@ def cuboid_labels(shape, *, blocks=(8, 8), segments: int = 4, tau: int | None = 
 
 
 def fdm_flow(data, *, span: str = "expression", reference: str = "previous", align: str = "affine",
-             align_points=None, engine: str = "tvl1", cache=True, **engine_params) -> np.ndarray:
+             align_points=None, engine: str = "tvl1", cache=None, **engine_params) -> np.ndarray:
     """The aligned flow sequence FDM works on, ``(T, 2, H, W)``.
 
     ``data`` is a cube (flow computed with ``engine`` over ``span``: ``"expression"`` =
@@ -167,7 +167,7 @@ def fdm_flow(data, *, span: str = "expression", reference: str = "previous", ali
 def fdm(data, *, blocks=(8, 8), segments: int = 4, tau: int | None = None,
         representation: str = "vector", span: str = "expression", reference: str = "previous",
         align: str = "affine", align_points=None, min_magnitude: float = 0.0, max_iter: int = 50,
-        engine: str = "tvl1", cache=True, **engine_params) -> np.ndarray:
+        engine: str = "tvl1", cache=None, **engine_params) -> np.ndarray:
     """Facial dynamics map feature of a clip (or of a precomputed flow sequence).
 
     Parameters
@@ -253,7 +253,7 @@ class FDM(CubeFeatures):
 
     def __init__(self, *, blocks=(8, 8), segments=4, tau=None, representation="vector",
                  span="expression", reference="previous", align="affine", min_magnitude=0.0,
-                 max_iter=50, engine="tvl1", cache=True, engine_params=None):
+                 max_iter=50, engine="tvl1", cache=None, engine_params=None):
         self.blocks = blocks
         self.segments = segments
         self.tau = tau

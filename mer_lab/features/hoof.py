@@ -143,7 +143,7 @@ def _start(bins, centred):
 
 def hoof(data, *, bins: int = 8, symmetric: bool = False, centred: bool = False,
          weighted: bool = True, blocks=(1, 1), normalise: bool = True, align: str = "none",
-         engine: str = "tvl1", cache=True, **engine_params) -> np.ndarray:
+         engine: str = "tvl1", cache=None, **engine_params) -> np.ndarray:
     """HOOF of one flow field: orientation histogram(s) weighted by flow magnitude.
 
     Parameters
@@ -238,7 +238,7 @@ def hoof_names(*, bins: int = 8, symmetric: bool = False, centred: bool = False,
 
 def clip_hoof(data, *, mode: str = "apex", bins: int = 8, symmetric: bool = False,
               centred: bool = False, weighted: bool = True, blocks=(5, 5), normalise: bool = True,
-              align: str = "none", reference: str = "first", engine: str = "tvl1", cache=True,
+              align: str = "none", reference: str = "first", engine: str = "tvl1", cache=None,
               **engine_params) -> np.ndarray:
     """Clip-level HOOF feature.
 
@@ -304,7 +304,7 @@ class HOOF(CubeFeatures):
 
     def __init__(self, *, mode="apex", bins=8, symmetric=False, centred=False, weighted=True,
                  blocks=(5, 5), normalise=True, align="none", reference="first", engine="tvl1",
-                 cache=True, engine_params=None):
+                 cache=None, engine_params=None):
         self.mode = mode
         self.bins = bins
         self.symmetric = symmetric

@@ -10,14 +10,17 @@ Algorithm (clip of frames ``f_1 .. f_m``)
    ``reference="first"``). All flows live on the pixel grid of ``f_1``, so one set of
    landmarks, found on ``f_1``, places the 36 ROIs (:mod:`mer_lab.features.rois`) for
    every ``i``.
-2. Alignment in the optical-flow domain (``align=True``): head motion between ``f_1``
+2. Alignment in the optical-flow domain (``align="affine"``): head motion between ``f_1``
    and ``f_i`` is modelled as an affine map ``A_i``. It is fitted by least squares to the
-   13 stable landmarks ``p_j`` (:data:`~mer_lab.features.rois.STABLE_POINTS`: face
-   contour at eye and cheekbone level, nasal ridge, subnasale, inner eye corners; our
-   choice, as the paper's figure of its 13 DRMF points cannot be matched point for
-   point) and the positions
-   the flow moves them to, ``p_j + V_i(p_j)`` (the flow is averaged over a small window
-   around each point). The head-motion field ``A_i x - x`` is then subtracted from
+   13 stable landmarks ``p_j`` (:data:`~mer_lab.preprocess.face.STABLE_POINTS`: nasal
+   bridge, nose base and the inner and outer eye corners; our choice, as the paper's
+   figure of its 13 DRMF points cannot be matched point for point; the same points
+   register frames in :func:`mer_lab.preprocess.face.register`, and the comment there
+   gives the measurement behind them)
+   and the positions the flow moves them to, ``p_j + V_i(p_j)`` (the flow is averaged
+   over a small window around each point; :func:`mer_lab.features.flow.fit_motion`, the
+   library's one flow-domain motion fit). ``align="translation"`` fits a shift only,
+   ``align="none"`` skips the step. The head-motion field ``A_i x - x`` is then subtracted from
    ``V_i`` everywhere. The paper fits the transform on the same 13 points and aligns the
    frames before the flow is taken; removing it from the flow is the first-order
    equivalent and costs no second flow computation.
@@ -52,7 +55,9 @@ replaces ``thetabar`` by ``(cos thetabar, sin thetabar)``, 108 values instead of
 ``angle="linear"`` is the paper's vector. The default was chosen by LOSO macro F1
 (standardised features, RBF SVM, 12 subjects, 120 clips, TIM 10) on a synthetic corpus
 that no figure in the documentation is reported on (``make_corpus(seed=7)``):
-Farneback flow 0.567 (linear) -> 0.687 (circular), DIS flow 0.437 -> 0.476.
+Farneback flow 0.567 (linear) -> 0.687 (circular), DIS flow 0.437 -> 0.476 (measured
+when alignment used the face contour as stable points, before the one set of
+:data:`~mer_lab.preprocess.face.STABLE_POINTS`).
 
 How ``lam`` enters
 ------------------
@@ -85,7 +90,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 
 import numpy as np
 import xarray as xr
@@ -93,21 +97,21 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._validate import check_array, check_choice, check_int, check_number, describe
 from ..cache import resolve_cache
-from ..cube import validate_cube
+from ..cube import META_KEYS, validate_cube
 from .base import CubeFeatures
-from .rois import BROW_OFFSET, ROI_NAMES, STABLE_POINTS, check_landmarks, roi_masks
+from .flow.align import MOTION_MODELS, fit_motion, motion_field
+from .rois import BROW_OFFSET, ROI_NAMES, STABLE_POINTS, check_landmarks, clip_landmarks, roi_masks
 
 __all__ = [
     "MDMO_CODE_VERSION",
     "QUANTITIES",
     "ANGLES",
     "ANGLE_DEFAULT",
+    "ALIGNS",
     "direction_bins",
     "main_directions",
     "affine_from_flow",
     "align_flow",
-    "clip_landmarks",
-    "corpus_landmarks",
     "mdmo_frames",
     "mdmo_pool",
     "mdmo",
@@ -118,7 +122,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a change here changes computed MDMO values (part of cache keys).
-MDMO_CODE_VERSION = "2"
+MDMO_CODE_VERSION = "3"
 
 #: The two quantities of each ROI's motion vector.
 QUANTITIES = ("rho", "theta")
@@ -130,6 +134,18 @@ ANGLES = ("linear", "circular")
 ANGLE_DEFAULT = "circular"
 
 _TWO_PI = 2 * np.pi
+_IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+#: Accepted values of ``align``: no alignment, or the head-motion model removed.
+ALIGNS = ("none",) + MOTION_MODELS
+
+
+def _check_align(align) -> str:
+    if isinstance(align, (bool, np.bool_)):
+        raise ValueError(f"align must be one of {', '.join(map(repr, ALIGNS))}, got {align!r}: the flag became a "
+                         f"choice of motion model; use align={'affine' if align else 'none'!r} "
+                         f"(align=True is now align='affine', align=False is align='none')")
+    return check_choice("align", align, ALIGNS)
 
 
 # --------------------------------------------------------------------------- kernels
@@ -240,31 +256,12 @@ def main_directions(flows, masks, *, n_bins: int = 8) -> np.ndarray:
     return out
 
 
-def _sample_flow(flow: np.ndarray, points: np.ndarray, radius: int):
-    """Mean flow in a (2r+1)^2 window centred on each point's nearest pixel.
-
-    Returns ``(mean flow (2, n), pixel centres (n, 2))`` of the points inside the image.
-    Only the part of a window inside the image is used.
-    """
-    h, w = flow.shape[-2:]
-    centres = np.round(points).astype(int)
-    inside = (centres[:, 0] >= 0) & (centres[:, 0] <= w - 1) & (centres[:, 1] >= 0) & (centres[:, 1] <= h - 1)
-    c = centres[inside]
-    off = np.arange(-radius, radius + 1)
-    xs = c[:, 0][:, None, None] + off[None, None, :]
-    ys = c[:, 1][:, None, None] + off[None, :, None]
-    xs, ys = np.broadcast_arrays(xs, ys)
-    valid = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
-    samples = flow[:, np.clip(ys, 0, h - 1), np.clip(xs, 0, w - 1)]          # (2, n, k, k)
-    mean = (samples * valid).sum(axis=(-1, -2)) / valid.sum(axis=(-1, -2))
-    # the mean of an affine field over a window clipped at the border is its value at the
-    # window's centroid, which is then the position the sample belongs to
-    centroid = np.stack([(xs * valid).sum((-1, -2)), (ys * valid).sum((-1, -2))], -1) / valid.sum((-1, -2))[:, None]
-    return mean, centroid
-
-
-def affine_from_flow(flow, points, *, radius: int = 2) -> np.ndarray:
+def affine_from_flow(flow, points, *, radius: int = 2, model: str = "affine") -> np.ndarray:
     """Least-squares affine map taking ``points`` to where ``flow`` moves them.
+
+    The fit is the library's one flow-domain motion fit,
+    :func:`mer_lab.features.flow.fit_motion` (plain least squares on the flow sampled by
+    :func:`mer_lab.features.flow.sample_flow`), returned as a point map.
 
     Parameters
     ----------
@@ -274,8 +271,10 @@ def affine_from_flow(flow, points, *, radius: int = 2) -> np.ndarray:
         (x, y) positions; points outside the image are ignored.
     radius : int
         The flow at a point is averaged over a ``(2 radius + 1)^2`` window centred on
-        the point's nearest pixel (and the fit uses that pixel's position), so an
+        the point's nearest pixel (and the fit uses the window's centroid), so an
         affine flow is recovered exactly.
+    model : {"affine", "translation"}
+        ``"translation"`` fits a shift only (``A[:, :2]`` is the identity).
 
     Returns
     -------
@@ -285,22 +284,15 @@ def affine_from_flow(flow, points, *, radius: int = 2) -> np.ndarray:
     Raises
     ------
     ValueError
-        If fewer than 3 points lie inside the image.
+        If fewer points than the model needs (3 for an affine map) lie inside the image.
     """
-    f = _flows_array(flow, "flow")[0].astype(np.float64, copy=False)
-    pts = check_array("points", points, ndim=2, dtype=np.float64)
-    radius = check_int("radius", radius, low=0)
-    moved, src = _sample_flow(f, pts, radius)
-    if src.shape[0] < 3:
-        raise ValueError(f"points: only {src.shape[0]} of {pts.shape[0]} alignment points lie inside the "
-                         f"{f.shape[2]}x{f.shape[1]} image; at least 3 are needed to fit an affine map")
-    dst = src + moved.T
-    design = np.column_stack([src, np.ones(len(src))])
-    sol, *_ = np.linalg.lstsq(design, dst, rcond=None)     # (3, 2)
-    return sol.T
+    f = _flows_array(flow, "flow")[0]
+    D = fit_motion(f, model=model, points=check_array("points", points, ndim=2, dtype=np.float64),
+                   radius=radius, iterations=1)
+    return D + _IDENTITY
 
 
-def align_flow(flows, landmarks, *, points=STABLE_POINTS, radius: int = 2):
+def align_flow(flows, landmarks, *, points=STABLE_POINTS, radius: int = 2, model: str = "affine"):
     """Remove head motion from flow fields (MDMO's alignment in the optical-flow domain).
 
     Parameters
@@ -311,9 +303,11 @@ def align_flow(flows, landmarks, *, points=STABLE_POINTS, radius: int = 2):
         Landmarks (x, y) of the reference frame.
     points : sequence of int
         Landmarks that expressions leave (nearly) still; default the 13 points of
-        :data:`~mer_lab.features.rois.STABLE_POINTS`.
+        :data:`~mer_lab.preprocess.face.STABLE_POINTS`.
     radius : int
         Window radius (px) over which the flow at each point is averaged.
+    model : {"affine", "translation"}
+        The head-motion model (:func:`affine_from_flow`).
 
     Returns
     -------
@@ -344,15 +338,13 @@ def align_flow(flows, landmarks, *, points=STABLE_POINTS, radius: int = 2):
     idx = np.asarray(points, dtype=int)
     if idx.ndim != 1 or idx.size < 3 or idx.min() < 0 or idx.max() > 67:
         raise ValueError(f"points must be at least 3 landmark indices in 0..67, got {describe(points)}")
-    h, w = f.shape[2:]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    check_choice("model", model, MOTION_MODELS)
     out = np.empty(f.shape, np.float32)
     affines = np.empty((f.shape[0], 2, 3))
     for i in range(f.shape[0]):
-        a = affine_from_flow(f[i], lm[idx], radius=radius)
+        a = affine_from_flow(f[i], lm[idx], radius=radius, model=model)
         affines[i] = a
-        out[i, 0] = f[i, 0] - ((a[0, 0] - 1) * xs + a[0, 1] * ys + a[0, 2])
-        out[i, 1] = f[i, 1] - (a[1, 0] * xs + (a[1, 1] - 1) * ys + a[1, 2])
+        out[i] = f[i] - motion_field(a - _IDENTITY, f.shape[2:])
     return (out[0], affines[0]) if single else (out, affines)
 
 
@@ -433,93 +425,6 @@ def mdmo_names(*, rois=ROI_NAMES, angle: str = ANGLE_DEFAULT) -> list[str]:
     return [f"{r}_{q}" for r in rois for q in parts]
 
 
-# --------------------------------------------------------------------------- landmarks
-def _landmark_value(value, name) -> np.ndarray:
-    if isinstance(value, xr.DataArray):
-        value = value.values
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.size % 136 != 0 or arr.size == 0:
-        raise ValueError(f"{name} must hold (68, 2) or (T, 68, 2) landmarks, got shape {arr.shape}")
-    return check_landmarks(arr.reshape(-1, 68, 2)[0], name=name)
-
-
-def clip_landmarks(cube, landmarks="auto") -> np.ndarray:
-    """The ``(68, 2)`` landmarks of a clip's first frame (where MDMO places its ROIs).
-
-    Parameters
-    ----------
-    cube : xarray.DataArray
-        A cube (or a flow sequence carrying landmarks in ``attrs``).
-    landmarks : array_like, {"auto", "attrs", "detect"}, None or callable
-        * an array ``(68, 2)`` (or ``(T, 68, 2)``, of which the first frame is used);
-        * ``"attrs"``: ``cube.attrs["landmarks"]`` (same shapes; may be flattened);
-        * ``"detect"``: dlib's 68-point model on the first frame
-          (:func:`mer_lab.preprocess.face.landmarks`; optional extra ``mer_lab[faces]``);
-        * ``"auto"`` (or ``None``): ``"attrs"`` when present, otherwise ``"detect"``;
-        * a callable ``f(cube) -> (68, 2)``, e.g. :func:`corpus_landmarks`.
-
-    Returns
-    -------
-    ndarray, shape (68, 2), float64
-    """
-    if landmarks is None:
-        landmarks = "auto"
-    if callable(landmarks):
-        return _landmark_value(landmarks(cube), "landmarks (returned by the callable)")
-    if isinstance(landmarks, str):
-        check_choice("landmarks", landmarks, ("auto", "attrs", "detect"))
-        attrs = getattr(cube, "attrs", {}) or {}
-        if landmarks in ("auto", "attrs") and attrs.get("landmarks") is not None:
-            return _landmark_value(attrs["landmarks"], "cube.attrs['landmarks']")
-        if landmarks == "attrs":
-            raise ValueError(f"landmarks='attrs' but clip {attrs.get('sample')!r} has no 'landmarks' "
-                             "attribute; pass an array, a callable (e.g. corpus_landmarks(corpus)) or 'detect'")
-        if not isinstance(cube, xr.DataArray) or "component" in cube.dims:
-            raise ValueError("landmarks='detect' needs a cube of frames; a precomputed flow must come "
-                             "with landmarks (an array or attrs['landmarks'])")
-        try:
-            from ..preprocess.face import landmarks as detect
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ImportError("landmark detection needs mer_lab.preprocess.face and dlib "
-                              "(pip install 'mer_lab[faces]'), or pass landmarks explicitly") from exc
-        return check_landmarks(detect(np.asarray(cube.isel(time=0).values)), name="detected landmarks")
-    return _landmark_value(landmarks, "landmarks")
-
-
-def corpus_landmarks(corpus) -> Callable:
-    """A ``landmarks`` callable reading a corpus's ground-truth landmarks.
-
-    For cubes loaded from ``corpus`` (with ``dataset`` and ``sample`` attrs), the callable
-    returns the ground-truth landmarks (``corpus.ground_truth(uid)["landmarks"]``) at the
-    cube's first frame (matched by frame number when the ground truth has a ``frame``
-    coordinate, otherwise its first time step). Works for the synthetic corpus, whose
-    ground truth carries landmarks.
-
-    Examples
-    --------
-    >>> # MDMO(landmarks=corpus_landmarks(corpus)).fit_transform(list(corpus.cubes()))
-    """
-    def lookup(cube):
-        uid = f"{cube.attrs.get('dataset')}/{cube.attrs.get('sample')}"
-        truth = corpus.ground_truth(uid)
-        if truth is None or "landmarks" not in truth:
-            raise ValueError(f"the corpus has no ground-truth landmarks for {uid!r}")
-        lm = truth["landmarks"]
-        if "time" in lm.dims:
-            first = int(cube["frame"].values[0]) if "frame" in cube.coords else None
-            if first is not None and "frame" in lm.coords:
-                frames = np.asarray(lm["frame"].values)
-                pos = np.flatnonzero(frames == first)
-                lm = lm.isel(time=int(pos[0]) if pos.size else 0)
-            else:
-                lm = lm.isel(time=0)
-        if "coord" in lm.dims:
-            lm = lm.transpose(..., "coord")
-        return np.asarray(lm.values, dtype=np.float64)
-
-    return lookup
-
-
 # --------------------------------------------------------------------------- clips
 def _is_flow(data) -> bool:
     return not (isinstance(data, xr.DataArray) and "component" not in data.dims)
@@ -545,9 +450,9 @@ def _tim(cube, n_frames):
     return tim(cube, n_frames)
 
 
-def mdmo_frames(data, *, landmarks="auto", engine: str = "tvl1", align: bool = True,
+def mdmo_frames(data, *, landmarks="auto", engine: str = "tvl1", align: str = "affine",
                 n_frames: int | None = None, n_bins: int = 8, brow_offset: float = BROW_OFFSET,
-                cache=True, **engine_params) -> xr.DataArray:
+                cache=None, **engine_params) -> xr.DataArray:
     """Per-frame main-direction vectors of the 36 ROIs: the ``(time, 36, 2)`` MDMO matrix.
 
     Parameters
@@ -559,13 +464,16 @@ def mdmo_frames(data, *, landmarks="auto", engine: str = "tvl1", align: bool = T
         step a flow from the first frame; an all-zero first step (the reference frame,
         as :func:`~mer_lab.features.flow.flow_sequence` returns it) is dropped.
     landmarks : array_like, str or callable
-        Landmarks of the first frame; see :func:`clip_landmarks` (default ``"auto"``:
+        Landmarks of the first frame; see :func:`mer_lab.features.rois.clip_landmarks` (default ``"auto"``:
         ``attrs["landmarks"]`` when present, else dlib detection).
     engine : str
         Optical-flow engine (:func:`mer_lab.features.flow.optical_flow`); the paper used
         a robust TV-type flow, TV-L1 is the default here.
-    align : bool
-        Remove head motion in the flow domain (module docs, step 2).
+    align : {"affine", "translation", "none"}
+        Remove head motion in the flow domain (module docs, step 2): the model fitted
+        on the stable points, or ``"none"``. The same values as the other flow
+        features' ``align``; a bool is refused (``True`` was ``"affine"``, ``False``
+        ``"none"``).
     n_frames : int, optional
         Resample the clip to this many frames with TIM first (the thesis uses none for
         MDMO, 10 frames for Sparse MDMO). Cubes only.
@@ -573,7 +481,7 @@ def mdmo_frames(data, *, landmarks="auto", engine: str = "tvl1", align: bool = T
         Direction bins of the per-ROI histogram (8 in the paper).
     brow_offset : float
         Height of the forehead ROIs (:func:`mer_lab.features.rois.mdmo_rois`).
-    cache : bool or DiskCache
+    cache : None, bool or DiskCache
         Cache flows and the resulting matrix (cubes with ``dataset`` and ``sample``
         attrs only; keys hold every parameter, a digest of the frames and landmarks and
         the code version).
@@ -594,13 +502,12 @@ def mdmo_frames(data, *, landmarks="auto", engine: str = "tvl1", align: bool = T
     >>> flows = np.zeros((3, 2, 120, 120), np.float32)
     >>> flows[1:, 1] = -0.8                                   # everything moves up ...
     >>> flows[1:, 1, 60:] = 0.0                               # ... in the upper half
-    >>> m = mdmo_frames(flows, landmarks=template_landmarks(), align=False)
+    >>> m = mdmo_frames(flows, landmarks=template_landmarks(), align="none")
     >>> m.sizes["time"], round(float(m.sel(roi="inner_brow_R", quantity="rho")[0]), 2)
     (2, 0.8)
     """
     n_bins = check_int("n_bins", n_bins, low=1)
-    if not isinstance(align, (bool, np.bool_)):
-        raise ValueError(f"align must be True or False, got {describe(align)}")
+    align = _check_align(align)
     if _is_flow(data):
         if n_frames is not None:
             raise ValueError("n_frames (TIM) applies to cubes of frames, not to precomputed flows")
@@ -631,19 +538,19 @@ def mdmo_frames(data, *, landmarks="auto", engine: str = "tvl1", align: bool = T
 
     if store is not None and cube.attrs.get("dataset") and cube.attrs.get("sample"):
         key = dict(dataset=str(cube.attrs["dataset"]), sample=str(cube.attrs["sample"]), engine=engine,
-                   params=json.dumps(params, sort_keys=True, default=str), align=bool(align), n_bins=n_bins,
+                   params=json.dumps(params, sort_keys=True, default=str), align=align, n_bins=n_bins,
                    n_frames=n_frames, brow_offset=float(brow_offset), code=MDMO_CODE_VERSION,
                    content=_digest(cube.values, np.round(lm, 3)))
         values = store.get_or_compute("mdmo_frames", key, compute, names=("frames",))["frames"]
     else:
         values = compute()["frames"]
     return _frames_dataarray(values, cube.isel(time=slice(1, None)), attrs=dict(
-        _meta(cube), engine=engine, align=int(bool(align)), n_bins=n_bins))
+        _meta(cube), engine=engine, align=align, n_bins=n_bins))
 
 
 def _meta(obj) -> dict:
-    keep = ("dataset", "subject", "sample", "emotion", "onset", "apex", "offset", "fps")
-    return {k: obj.attrs[k] for k in keep if k in getattr(obj, "attrs", {}) and obj.attrs[k] is not None}
+    attrs = getattr(obj, "attrs", {})
+    return {k: attrs[k] for k in META_KEYS if attrs.get(k) is not None}
 
 
 def _frames_from_flows(data, lm, *, align, n_bins, brow_offset, drop_first) -> xr.DataArray:
@@ -669,12 +576,12 @@ def _frames_from_flows(data, lm, *, align, n_bins, brow_offset, drop_first) -> x
     if values.shape[0] == 0:
         raise ValueError("data holds no flow after the reference frame; MDMO needs at least two frames")
     masks = roi_masks(lm, values.shape[2:], brow_offset=brow_offset)
-    if align:
-        values, _ = align_flow(values, lm)
+    if align != "none":
+        values, _ = align_flow(values, lm, model=align)
     frames = main_directions(values, masks, n_bins=n_bins)
     ref = like.isel(time=slice(start, None)) if like is not None else None
     return _frames_dataarray(frames, ref, attrs=dict(_meta(data) if like is not None else {},
-                                                     align=int(bool(align)), n_bins=n_bins))
+                                                     align=align, n_bins=n_bins))
 
 
 def _frames_dataarray(values, ref, *, attrs) -> xr.DataArray:
@@ -690,8 +597,8 @@ def _frames_dataarray(values, ref, *, attrs) -> xr.DataArray:
 
 
 def mdmo(data, *, landmarks="auto", engine: str = "tvl1", lam: float | None = 0.9, angle: str = ANGLE_DEFAULT,
-         align: bool = True, n_frames: int | None = None, n_bins: int = 8, brow_offset: float = BROW_OFFSET,
-         cache=True, **engine_params) -> np.ndarray:
+         align: str = "affine", n_frames: int | None = None, n_bins: int = 8, brow_offset: float = BROW_OFFSET,
+         cache=None, **engine_params) -> np.ndarray:
     """The MDMO feature of a clip (Liu et al. 2016): 108 values, or the paper's 72.
 
     Parameters
@@ -722,7 +629,7 @@ def mdmo(data, *, landmarks="auto", engine: str = "tvl1", lam: float | None = 0.
     >>> import numpy as np
     >>> from mer_lab.features.rois import template_landmarks
     >>> flows = np.zeros((2, 2, 120, 120), np.float32); flows[1, 0, :, 60:] = 1.0  # right half
-    >>> v = mdmo(flows, landmarks=template_landmarks(), align=False, lam=None, angle="linear")
+    >>> v = mdmo(flows, landmarks=template_landmarks(), align="none", lam=None, angle="linear")
     >>> v.shape, float(v[0::2].max()), float(v[1::2].max())
     ((72,), 1.0, 0.0)
     """
@@ -738,7 +645,7 @@ class MDMO(CubeFeatures):
     ``X`` is a sequence of cubes (or of flow sequences carrying ``attrs["landmarks"]``).
     Landmarks come from ``landmarks``: ``"auto"`` (the cube's ``attrs["landmarks"]``, else
     dlib detection), ``"attrs"``, ``"detect"``, or a callable ``f(cube) -> (68, 2)`` such
-    as :func:`corpus_landmarks` for corpora with ground truth. ``engine_params`` is a
+    as :func:`mer_lab.features.rois.corpus_landmarks` for corpora with ground truth. ``engine_params`` is a
     dict of flow-engine parameters.
 
     Examples
@@ -748,8 +655,8 @@ class MDMO(CubeFeatures):
     >>> #                   cv=LeaveOneGroupOut())
     """
 
-    def __init__(self, *, landmarks="auto", engine="tvl1", lam=0.9, angle=ANGLE_DEFAULT, align=True,
-                 n_frames=None, n_bins=8, brow_offset=BROW_OFFSET, cache=True, engine_params=None):
+    def __init__(self, *, landmarks="auto", engine="tvl1", lam=0.9, angle=ANGLE_DEFAULT, align="affine",
+                 n_frames=None, n_bins=8, brow_offset=BROW_OFFSET, cache=None, engine_params=None):
         self.landmarks = landmarks
         self.engine = engine
         self.lam = lam

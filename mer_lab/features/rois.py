@@ -9,6 +9,11 @@ shape point for point). The face has no landmarks above the brows, so the polygo
 cover the lower forehead use brow points moved *upward* (perpendicular to the line
 through the eye centres, towards the brows) by a fraction of the inter-ocular distance.
 
+The landmarks of a clip come from :func:`clip_landmarks` (an array, the clip's
+``attrs["landmarks"]``, dlib detection, or a callable such as :func:`corpus_landmarks`
+for corpora with ground truth); MDMO, Sparse MDMO and the experiment layer resolve them
+here.
+
 Every ROI is defined for the subject's right half of the face (image left for a frontal
 camera view; points 0-8, 17-21, 31-32, 36-41, 48-50, 58-60 ...) and mirrored to the left
 half through the iBUG-68 left/right point correspondence, so the 36 ROIs are 18
@@ -62,9 +67,13 @@ IEEE Transactions on Affective Computing 7(4), 299-310. doi:10.1109/TAFFC.2015.2
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
 
-from .._validate import check_array, check_number, describe
+import numpy as np
+import xarray as xr
+
+from .._validate import check_array, check_choice, check_number, describe
+from ..preprocess.face import STABLE_POINTS  # the one set, shared with register; chosen there by measurement
 
 __all__ = [
     "BROW_OFFSET",
@@ -75,6 +84,8 @@ __all__ = [
     "ROI_AREAS",
     "STABLE_POINTS",
     "check_landmarks",
+    "clip_landmarks",
+    "corpus_landmarks",
     "face_frame",
     "mdmo_rois",
     "roi_masks",
@@ -103,12 +114,6 @@ def _mirror_table() -> np.ndarray:
 #: Index of each iBUG-68 point's mirror image across the facial midline.
 MIRROR_68 = _mirror_table()
 
-#: The 13 stable points used to fit head motion (flow-domain alignment, see mdmo.py):
-#: the face contour at eye and cheekbone level (0-2, 14-16), the nasal ridge (27-30),
-#: the base of the nose between the nostrils (33) and the inner eye corners (39, 42).
-#: Facial actions barely move them; the nose wings (31, 32, 34, 35) are left out because
-#: AU9/AU10/AU12 pull them along with the cheeks and the upper lip.
-STABLE_POINTS = (0, 1, 2, 14, 15, 16, 27, 28, 29, 30, 33, 39, 42)
 
 
 def _up(i):
@@ -422,3 +427,90 @@ _TEMPLATE = [
     [73, 84], [78, 87], [73, 92], [68, 94], [64, 95], [60, 94], [55, 92], [52, 87], [60, 86],
     [64, 86], [68, 86], [76, 87], [68, 89], [64, 90], [60, 89],
 ]
+
+
+# --------------------------------------------------------------------------- landmarks of a clip
+def _landmark_value(value, name) -> np.ndarray:
+    if isinstance(value, xr.DataArray):
+        value = value.values
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.size % 136 != 0 or arr.size == 0:
+        raise ValueError(f"{name} must hold (68, 2) or (T, 68, 2) landmarks, got shape {arr.shape}")
+    return check_landmarks(arr.reshape(-1, 68, 2)[0], name=name)
+
+
+def clip_landmarks(cube, landmarks="auto") -> np.ndarray:
+    """The ``(68, 2)`` landmarks of a clip's first frame (where MDMO places its ROIs).
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        A cube (or a flow sequence carrying landmarks in ``attrs``).
+    landmarks : array_like, {"auto", "attrs", "detect"}, None or callable
+        * an array ``(68, 2)`` (or ``(T, 68, 2)``, of which the first frame is used);
+        * ``"attrs"``: ``cube.attrs["landmarks"]`` (same shapes; may be flattened);
+        * ``"detect"``: dlib's 68-point model on the first frame
+          (:func:`mer_lab.preprocess.face.landmarks`; optional extra ``mer_lab[faces]``);
+        * ``"auto"`` (or ``None``): ``"attrs"`` when present, otherwise ``"detect"``;
+        * a callable ``f(cube) -> (68, 2)``, e.g. :func:`corpus_landmarks`.
+
+    Returns
+    -------
+    ndarray, shape (68, 2), float64
+    """
+    if landmarks is None:
+        landmarks = "auto"
+    if callable(landmarks):
+        return _landmark_value(landmarks(cube), "landmarks (returned by the callable)")
+    if isinstance(landmarks, str):
+        check_choice("landmarks", landmarks, ("auto", "attrs", "detect"))
+        attrs = getattr(cube, "attrs", {}) or {}
+        if landmarks in ("auto", "attrs") and attrs.get("landmarks") is not None:
+            return _landmark_value(attrs["landmarks"], "cube.attrs['landmarks']")
+        if landmarks == "attrs":
+            raise ValueError(f"landmarks='attrs' but clip {attrs.get('sample')!r} has no 'landmarks' "
+                             "attribute; pass an array, a callable (e.g. corpus_landmarks(corpus)) or 'detect'")
+        if not isinstance(cube, xr.DataArray) or "component" in cube.dims:
+            raise ValueError("landmarks='detect' needs a cube of frames; a precomputed flow must come "
+                             "with landmarks (an array or attrs['landmarks'])")
+        try:
+            from ..preprocess.face import landmarks as detect
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError("landmark detection needs mer_lab.preprocess.face and dlib "
+                              "(pip install 'mer_lab[faces]'), or pass landmarks explicitly") from exc
+        return check_landmarks(detect(np.asarray(cube.isel(time=0).values)), name="detected landmarks")
+    return _landmark_value(landmarks, "landmarks")
+
+
+def corpus_landmarks(corpus) -> Callable:
+    """A ``landmarks`` callable reading a corpus's ground-truth landmarks.
+
+    For cubes loaded from ``corpus`` (with ``dataset`` and ``sample`` attrs), the callable
+    returns the ground-truth landmarks (``corpus.ground_truth(uid)["landmarks"]``) at the
+    cube's first frame (matched by frame number when the ground truth has a ``frame``
+    coordinate, otherwise its first time step). Works for the synthetic corpus, whose
+    ground truth carries landmarks.
+
+    Examples
+    --------
+    >>> # MDMO(landmarks=corpus_landmarks(corpus)).fit_transform(list(corpus.cubes()))
+    """
+    def lookup(cube):
+        uid = f"{cube.attrs.get('dataset')}/{cube.attrs.get('sample')}"
+        truth = corpus.ground_truth(uid)
+        if truth is None or "landmarks" not in truth:
+            raise ValueError(f"the corpus has no ground-truth landmarks for {uid!r}")
+        lm = truth["landmarks"]
+        if "time" in lm.dims:
+            first = int(cube["frame"].values[0]) if "frame" in cube.coords else None
+            if first is not None and "frame" in lm.coords:
+                frames = np.asarray(lm["frame"].values)
+                pos = np.flatnonzero(frames == first)
+                lm = lm.isel(time=int(pos[0]) if pos.size else 0)
+            else:
+                lm = lm.isel(time=0)
+        if "coord" in lm.dims:
+            lm = lm.transpose(..., "coord")
+        return np.asarray(lm.values, dtype=np.float64)
+
+    return lookup

@@ -462,8 +462,8 @@ class SparseMDMO(SparseMDMOFromFrames):
     >>> #               StandardScaler(), SVC())
     """
 
-    def __init__(self, *, landmarks="auto", engine="tvl1", align=True, n_frames=10, n_bins=8,
-                 brow_offset=BROW_OFFSET, cache=True, engine_params=None, lam=0.9, angle=ANGLE_DEFAULT,
+    def __init__(self, *, landmarks="auto", engine="tvl1", align="affine", n_frames=10, n_bins=8,
+                 brow_offset=BROW_OFFSET, cache=None, engine_params=None, lam=0.9, angle=ANGLE_DEFAULT,
                  n_atoms=128, alpha=1.0,
                  beta=1.0, k=5, weight="binary", c=1.0, normalise="clip", pooling="max",
                  test_graph="train_neighbours", n_iter=20, code_solver="fista", dict_solver="dual",

@@ -45,6 +45,7 @@ from IPython.display import display
 from scipy import ndimage as ndi
 
 from mer_lab import viz
+from mer_lab.compare import class_average_apex_flow
 from mer_lab.cube import key_frames, to_grey
 from mer_lab.datasets import load
 from mer_lab.datasets.synthetic import make_corpus
@@ -305,13 +306,14 @@ viz.flow_colour_wheel()
 
 # %% [markdown]
 # `flow_panels` computes the panels of one (engine, clip) choice; flows are cached on disk
-# by `flow_pair`, and the panels in memory, so going back to a choice is instant.
+# by `flow_pair` (asked for with `cache=True`: mer_lab's functions write nothing to disk
+# unless told to), and the panels in memory, so going back to a choice is instant.
 
 # %%
 @lru_cache(maxsize=64)
 def flow_panels(engine, sample):
     cube = prepare(corpus.cube(sample))
-    estimate = flow.flow_pair(cube, engine=engine)           # onset -> apex
+    estimate = flow.flow_pair(cube, engine=engine, cache=True)   # onset -> apex
     true_flow = corpus.ground_truth(sample)["flow_apex"] if corpus.has_ground_truth else None
     top = max(float(np.hypot(*f.values).max()) for f in (estimate, true_flow) if f is not None)
     panels = viz.flow_field(estimate, max_magnitude=top, title=engine, width=260).values()
@@ -388,13 +390,14 @@ viz.magnitude_frames(sequence, every=5, cols=5, width=140)
 # ## 4. What each emotion moves (thesis Figure 4)
 #
 # Average the onset-to-apex flow magnitude over all clips of a class and you see which
-# parts of the face that emotion moves. `flow.class_average_apex_flow` first maps every
-# clip onto a common face shape (a similarity transform between its landmarks and the
-# mean shape, when landmarks are known) so that brows land on brows; `n` in each title is
+# parts of the face that emotion moves. `compare.class_average_apex_flow` (it also draws
+# the dashboard's class averages) first maps every clip onto a common face shape (a
+# similarity transform between its landmarks and the mean shape, when landmarks are
+# known) so that brows land on brows; `n` in each title is
 # the number of clips averaged.
 
 # %%
-averages = flow.class_average_apex_flow(corpus, engine=ENGINE)
+averages = class_average_apex_flow(corpus, engine=ENGINE, cache=True)
 viz.class_average_maps(averages, cols=3, width=200)
 
 # %% [markdown]
@@ -535,8 +538,8 @@ weights_img = hv.Image((weight.reshape(rows_, cols_) / weight.sum())[::-1], boun
 # landmarks; white dots are the 13 stable points used to remove head motion.
 
 # %%
-landmarks = mdmo.corpus_landmarks(corpus) if corpus.has_ground_truth else "detect"
-first_landmarks = mdmo.clip_landmarks(cube, landmarks)          # (68, 2) on the first frame
+landmarks = rois.corpus_landmarks(corpus) if corpus.has_ground_truth else "detect"
+first_landmarks = rois.clip_landmarks(cube, landmarks)          # (68, 2) on the first frame
 picture = rois.draw_rois(cube.values[0], first_landmarks, scale=4)
 hv.RGB(picture[::-1], bounds=(-0.5, -0.5, SIZE - 0.5, SIZE - 0.5)).opts(
     frame_width=420, frame_height=420, invert_yaxis=True, xlabel=AXES["x"], ylabel=AXES["y"],
@@ -636,7 +639,7 @@ vector.shape, vector[:6].round(3), circular.shape
 # transformer does that inside a scikit-learn pipeline).
 
 # %%
-per_clip = [mdmo.mdmo_frames(prepare(c), landmarks=landmarks, engine=ENGINE, n_frames=10).values
+per_clip = [mdmo.mdmo_frames(prepare(c), landmarks=landmarks, engine=ENGINE, n_frames=10, cache=True).values
             for _, c in corpus.cubes()]
 sparse = SparseMDMOFromFrames(n_atoms=32, n_iter=20).fit(per_clip)
 print(f"{sparse.n_train_frames_} training frames, dictionary {sparse.dictionary_.shape}, "

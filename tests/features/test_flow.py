@@ -318,8 +318,10 @@ def test_global_motion_on_points_and_sequences():
     flow = np.zeros((2, 20, 20), np.float32)
     flow[0] = 1.0
     flow[0, :, 10:] = 3.0
-    pts = np.array([[2.0, 2.0], [5.0, 15.0], [8.0, 8.0]])
+    pts = np.array([[2.0, 2.0], [5.0, 15.0], [7.0, 8.0]])  # windows (radius 2) stay left of x = 10
     assert np.allclose(fl.global_motion(flow, points=pts), [[[1.0]], [[0.0]]])
+    assert not np.allclose(fl.global_motion(flow, points=pts + [1, 0]), [[[1.0]], [[0.0]]])  # x = 10 in a window
+    assert np.allclose(fl.global_motion(flow, points=pts + [1, 0], radius=0), [[[1.0]], [[0.0]]])
     disp = np.array([[0.5, 0.5]] * 3)
     assert np.allclose(fl.global_motion(flow, points=pts, displacements=disp), [[[0.5]], [[0.5]]])
     seq = np.stack([flow, 2 * flow])
@@ -329,6 +331,92 @@ def test_global_motion_on_points_and_sequences():
         fl.global_motion(flow, model="projective")
     with pytest.raises(ValueError, match="at least 3 points"):
         fl.global_motion(flow, points=pts[:2])
+
+
+def test_fit_motion_recovers_a_known_affine_head_motion_under_a_local_expression():
+    """The one affine fit of the library (global_motion and MDMO's alignment both use it)."""
+    from mer_lab.features.mdmo import affine_from_flow, align_flow
+    from mer_lab.features.rois import STABLE_POINTS, template_landmarks
+
+    size = 120
+    D = np.array([[0.012, -0.021, 0.8], [0.017, 0.006, -0.45]])  # rotation, scale, shear, shift
+    head = fl.motion_field(D, (size, size))
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    assert np.allclose(head[0], 0.012 * xx - 0.021 * yy + 0.8, atol=1e-5)
+    lm = template_landmarks(size)
+    mouth = lm[48:68].mean(axis=0)
+    expression = np.zeros_like(head)
+    r2 = (xx - mouth[0]) ** 2 + (yy - mouth[1]) ** 2
+    expression[1] = np.where(r2 < 10.0 ** 2, 1.5 * np.exp(-r2 / (2 * 4.0 ** 2)), 0.0)  # compact, on the mouth
+    flow = head + expression
+    # dense, trimmed fit: the local motion is left out
+    assert np.allclose(fl.fit_motion(flow, step=1), D, atol=1e-4)
+    # on stable points, through the window sampler: exact, since the expression misses them
+    pts = lm[list(STABLE_POINTS)]
+    assert np.hypot(*(pts - mouth).T).min() > 10 + 3  # no window around a stable point sees it
+    fitted = fl.fit_motion(flow, points=pts, iterations=1)
+    assert np.allclose(fitted, D, atol=1e-4)
+    # MDMO's point map is the same fit plus the identity
+    A = affine_from_flow(flow, pts)
+    assert np.allclose(A, D + np.hstack([np.eye(2), np.zeros((2, 1))]), atol=1e-4)
+    aligned, _ = align_flow(flow, lm)
+    assert np.abs(aligned - expression).max() < 2e-3
+    # the old bilinear sampler of global_motion and MDMO's window one now agree exactly
+    disp, at = fl.sample_flow(flow, pts, radius=2)
+    assert np.allclose(disp, (D @ np.column_stack([at, np.ones(len(at))]).T).T, atol=1e-4)
+    with pytest.raises(ValueError, match="at least 3 points inside"):
+        fl.fit_motion(flow, points=[[-10.0, 5.0], [500.0, 5.0], [3.0, 3.0], [4.0, 3.0]])
+
+
+# ------------------------------------------------------------------ purity and the cache switch
+def _npz_files(root):
+    from pathlib import Path
+
+    return sorted(Path(root).rglob("*.npz"))
+
+
+def test_flow_functions_write_nothing_by_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("MER_LAB_CACHE", str(tmp_path))
+    cube = shifting_cube(dataset="toy", subject="p1", sample="s1")
+    fl.flow_pair(cube, engine="farneback")
+    fl.flow_sequence(cube, engine="farneback")
+    fl.pair_flow_and_strain(cube, engine="farneback")
+    fl.sequence_flow(cube, engine="farneback")
+    from mer_lab.features.hoof import hoof
+
+    hoof(cube, engine="farneback")
+    assert _npz_files(tmp_path) == []
+    # asked explicitly, or inside the switch, the same call does write
+    fl.flow_pair(cube, engine="farneback", cache=True)
+    assert len(_npz_files(tmp_path / "flow")) == 1
+
+
+def test_flow_cache_switch_reads_and_writes_inside_the_block_only(tmp_path):
+    from mer_lab.cache import active_cache, flow_cache
+
+    store = DiskCache(tmp_path)
+    cube = shifting_cube(dataset="toy", subject="p1", sample="s1")
+    with flow_cache(store) as active:
+        assert active is store and active_cache() is store
+        fl.flow_sequence(cube, engine="farneback")
+        n = len(_npz_files(tmp_path))
+        assert n == cube.sizes["time"] - 1  # the reference frame's zero flow is not stored
+        fl.flow_pair(cube, engine="farneback", cache=False)  # an explicit argument wins
+        with flow_cache(False):
+            assert active_cache() is None
+        assert active_cache() is store
+    assert active_cache() is None
+    assert len(_npz_files(tmp_path)) == n
+    # entries are read inside a block: a marked entry comes back
+    path = _npz_files(tmp_path)[0]
+    with np.load(path) as d:
+        marker = np.full_like(d["flow"], 9.0)
+    np.savez(path, flow=marker)
+    with flow_cache(store):
+        seq = fl.flow_sequence(cube, engine="farneback")
+    assert any(np.array_equal(seq.values[t], marker) for t in range(seq.sizes["time"]))
+    assert not any(np.array_equal(fl.flow_sequence(cube, engine="farneback").values[t], marker)
+                   for t in range(seq.sizes["time"]))
 
 
 # ------------------------------------------------------------------ apex helper
@@ -386,62 +474,6 @@ def test_detrend_removes_the_line_through_the_ends():
     assert np.allclose(flat.values, raw.values - line)
     assert flat.values[0] == 0 and flat.values[-1] == pytest.approx(0)
     assert "detrended" in flat.attrs["long_name"]
-
-
-# ------------------------------------------------------------------ class averages
-def face_corpus(shifts, labels, centre=(30.0, 40.0), size=(64, 64)):
-    """Textured 'faces' shifted per sample; the moving patch sits at a landmark."""
-    import pandas as pd
-
-    from mer_lab.datasets.corpus import Corpus
-
-    rng = np.random.default_rng(0)
-    template = rng.uniform(12, 52, size=(68, 2))
-    template[48:68] = np.asarray(centre) + rng.normal(0, 2, size=(20, 2))  # "mouth" around centre
-    big = texture((96, 96), seed=21)
-    rows, cubes, truths = [], {}, {}
-    for i, ((dx, dy), lab) in enumerate(zip(shifts, labels)):
-        f0 = big[16 - dy:16 - dy + size[0], 16 - dx:16 - dx + size[1]]
-        lm = template + [dx, dy]
-        c = lm[48:68].mean(axis=0)
-        yy, xx = np.mgrid[0:size[0], 0:size[1]]
-        bump = np.exp(-((xx - c[0]) ** 2 + (yy - c[1]) ** 2) / (2 * 3.0 ** 2))
-        f1 = warp(f0, 0.0, 1.2 * bump)
-        frames = np.rint(np.stack([f0, f1]) * 255).astype(np.uint8)
-        name = f"c{i}"
-        cubes[name] = make_cube(frames, fps=100, dataset="toy", subject=f"p{i}", sample=name,
-                                emotion=lab, onset=0, apex=1, offset=1)
-        truths[name] = xr.Dataset({"landmarks": (("time", "point", "coord"), np.stack([lm, lm]))},
-                                  coords={"coord": ["x", "y"]})
-        rows.append(dict(dataset="toy", subject=f"p{i}", sample=name, emotion=lab, onset=0, apex=1,
-                         offset=1, n_frames=2, fps=100.0))
-    return Corpus(pd.DataFrame(rows), loader=lambda r: cubes[r["sample"]], name="toy",
-                  truth=lambda r: truths[r["sample"]]), template
-
-
-def test_class_average_registers_faces_on_landmarks():
-    shifts = [(-6, 4), (5, -5), (0, 6), (6, 6), (-5, -6), (3, 0)]
-    labels = ["a", "a", "a", "b", "b", "b"]
-    corpus, template = face_corpus(shifts, labels)
-    reg = fl.class_average_apex_flow(corpus, engine="farneback", cache=False)
-    plain = fl.class_average_apex_flow(corpus, engine="farneback", register="none", cache=False)
-    assert reg.attrs["registration"] == "landmarks" and plain.attrs["registration"] == "none"
-    assert reg["magnitude"].dims == ("class", "y", "x") and list(reg["class"].values) == ["a", "b"]
-    assert reg["count"].values.tolist() == [3, 3]
-    mean_centre = (template[48:68] + np.mean(shifts, axis=0)).mean(axis=0)
-    for cls in ("a", "b"):
-        m = reg["magnitude"].sel({"class": cls}).values
-        y, x = np.unravel_index(np.argmax(m), m.shape)
-        assert np.hypot(x - mean_centre[0], y - mean_centre[1]) < 3
-        assert m.max() > 1.3 * plain["magnitude"].sel({"class": cls}).values.max()
-        v = reg["v"].sel({"class": cls}).values[y, x]
-        u = reg["u"].sel({"class": cls}).values[y, x]
-        assert v > 0.9 * m.max() and abs(u) < 0.2 * v  # the motion is downward, as generated
-    with pytest.raises(ValueError, match="register"):
-        fl.class_average_apex_flow(corpus, register="affine")
-    aligned = fl.class_average_apex_flow(corpus, engine="farneback", align="translation", cache=False)
-    assert aligned.attrs["align"] == "translation"
-    assert np.allclose(aligned["magnitude"].values, reg["magnitude"].values, atol=0.05)  # no head motion here
 
 
 # ------------------------------------------------------------------ synthetic corpus ground truth

@@ -20,8 +20,6 @@ from mer_lab.features.mdmo import (
     affine_from_flow,
     align_flow,
     as_frames_array,
-    clip_landmarks,
-    corpus_landmarks,
     direction_bins,
     main_directions,
     mdmo,
@@ -29,7 +27,14 @@ from mer_lab.features.mdmo import (
     mdmo_names,
     mdmo_pool,
 )
-from mer_lab.features.rois import ROI_NAMES, STABLE_POINTS, roi_masks, template_landmarks
+from mer_lab.features.rois import (
+    ROI_NAMES,
+    STABLE_POINTS,
+    clip_landmarks,
+    corpus_landmarks,
+    roi_masks,
+    template_landmarks,
+)
 
 S = 120
 LM = template_landmarks(S)
@@ -58,9 +63,12 @@ def bump(centre, sigma, vec):
 AU12_R, AU12_L, BROWS_UP = 240.0, 300.0, 262.0
 
 
-def expression_field(amp=1.6):
-    """Lip corners outward-up (AU12) and brows up (AU1+2) on the template face."""
-    f = bump(LM[48], 6, polar(AU12_R, amp)) + bump(LM[54], 6, polar(AU12_L, amp))
+def expression_field(amp=1.6, lip_sigma=6):
+    """Lip corners outward-up (AU12) and brows up (AU1+2) on the template face.
+
+    ``lip_sigma=5`` keeps the lip bumps (support 2.5 sigma) and the 5x5 sampling windows
+    off the nose wings, 16 px away, so that no stable point moves."""
+    f = bump(LM[48], lip_sigma, polar(AU12_R, amp)) + bump(LM[54], lip_sigma, polar(AU12_L, amp))
     for i in range(17, 27):
         f += 0.5 * bump(LM[i] + [0, -6], 5, polar(BROWS_UP, amp))
     return f
@@ -244,13 +252,40 @@ def test_affine_head_motion_is_removed_exactly():
 
 
 def test_alignment_keeps_expression_motion_away_from_the_stable_points():
-    expr = expression_field()
+    expr = expression_field(lip_sigma=5)
     # the expression leaves the stable points (and the windows sampled around them) still
     for i in STABLE_POINTS:
         x, y = np.round(LM[i]).astype(int)
         assert not expr[:, y - 2:y + 3, x - 2:x + 3].any(), i
     aligned, _ = align_flow(expr + head_field(), LM)
     assert np.abs(aligned - expr).max() < 1e-4
+
+
+def test_align_takes_the_motion_models_of_the_other_flow_features():
+    expr = expression_field(lip_sigma=5)
+    shift = np.zeros_like(expr)
+    shift[0], shift[1] = 1.25, -0.75                      # a pure head translation
+    seq = np.stack([expr + shift])
+    none = mdmo_frames(seq, landmarks=LM, align="none")
+    translation = mdmo_frames(seq, landmarks=LM, align="translation")
+    affine = mdmo_frames(seq, landmarks=LM, align="affine")
+    expected = mdmo_frames(np.stack([expr]), landmarks=LM, align="none")
+    np.testing.assert_allclose(translation.values, expected.values, atol=1e-6)
+    np.testing.assert_allclose(affine.values, expected.values, atol=1e-6)
+    assert not np.allclose(none.values, expected.values)
+    assert translation.attrs["align"] == "translation"
+    _, a = align_flow(head_field(), LM, model="translation")
+    np.testing.assert_allclose(a[:, :2], np.eye(2))       # a translation fit leaves rotation alone
+    for bad in (True, False, np.bool_(True)):
+        with pytest.raises(ValueError, match=r"align must be one of 'none', 'translation', 'affine'.*align="):
+            mdmo_frames(seq, landmarks=LM, align=bad)
+    with pytest.raises(ValueError, match="align='none'"):
+        mdmo(seq, landmarks=LM, align=False)
+    with pytest.raises(ValueError, match="align"):
+        MDMO(landmarks=LM, align=True).fit_transform([xr.DataArray(seq, dims=("time", "component", "y", "x"),
+                                                                  coords={"component": ["u", "v"]})])
+    with pytest.raises(ValueError, match="align"):
+        mdmo_frames(seq, landmarks=LM, align="rigid")
 
 
 def test_affine_fit_needs_three_points_inside_the_image():
@@ -267,9 +302,9 @@ def test_head_motion_does_not_change_the_feature_with_alignment_on():
     noise = np.random.default_rng(0).normal(0, 0.01, (len(steps),) + expr.shape)
     clean = np.stack([s * expr for s in steps]) + noise
     moved = np.stack([s * (expr + head_field()) for s in steps]) + noise
-    a = mdmo(clean, landmarks=LM, align=True, lam=None, angle="linear")
-    b = mdmo(moved, landmarks=LM, align=True, lam=None, angle="linear")
-    c = mdmo(moved, landmarks=LM, align=False, lam=None, angle="linear")
+    a = mdmo(clean, landmarks=LM, align="affine", lam=None, angle="linear")
+    b = mdmo(moved, landmarks=LM, align="affine", lam=None, angle="linear")
+    c = mdmo(moved, landmarks=LM, align="none", lam=None, angle="linear")
     moving = a[0::2] > 0.2                          # ROIs with clear motion
     assert moving.sum() >= 8
     assert np.abs(a[0::2] - b[0::2]).max() < 0.03
@@ -280,7 +315,7 @@ def test_head_motion_does_not_change_the_feature_with_alignment_on():
 # --------------------------------------------------------------------------- ground truth
 def test_hand_made_expression_points_where_it_moves():
     expr = expression_field()
-    v = mdmo(np.stack([0.5 * expr, expr]), landmarks=LM, align=False, lam=None, angle="linear")
+    v = mdmo(np.stack([0.5 * expr, expr]), landmarks=LM, align="none", lam=None, angle="linear")
     rho, theta = v[0::2], v[1::2]
     assert theta[roi("lip_corner_R")] == pytest.approx(np.deg2rad(AU12_R), abs=1e-6)
     assert theta[roi("lip_corner_L")] == pytest.approx(np.deg2rad(AU12_L), abs=1e-6)
@@ -316,7 +351,7 @@ def test_real_flow_on_warped_texture_recovers_the_motion_and_ignores_head_motion
         assert angle_diff(float(last.sel(roi=name, quantity="theta")), np.deg2rad(deg)) < np.deg2rad(15), name
         assert float(last.sel(roi=name, quantity="rho")) > 0.3, name
     unaligned = mdmo_frames(textured_clip(expr, head=head_field(angle_deg=1.5, shift=(1.5, -1.0))),
-                            landmarks=LM, engine="farneback", cache=False, align=False)
+                            landmarks=LM, engine="farneback", cache=False, align="none")
     a, b, c = (mdmo_pool(m, lam=None, angle="linear") for m in (still, moved, unaligned))
     strong = a[0::2] > 0.3
     assert strong.sum() >= 12
@@ -343,7 +378,7 @@ def test_mdmo_frames_of_a_cube_use_tim_and_the_cache(tmp_path, monkeypatch):
     np.testing.assert_array_equal(first.values, again.values)
     monkeypatch.undo()
     # another parameter is another entry
-    other = mdmo_frames(cube, landmarks=LM, engine="farneback", cache=store, align=False)
+    other = mdmo_frames(cube, landmarks=LM, engine="farneback", cache=store, align="none")
     assert not np.array_equal(other.values, first.values)
     tim = pytest.importorskip("mer_lab.preprocess.tim")
     assert tim is not None
@@ -356,9 +391,9 @@ def test_precomputed_flow_sequences_drop_the_zero_reference_step():
     seq = np.stack([0 * expr, 0.5 * expr, expr]).astype(np.float32)
     da = xr.DataArray(seq, dims=("time", "component", "y", "x"), coords={"component": ["u", "v"]},
                       attrs={"landmarks": LM.tolist()})
-    out = mdmo_frames(da, align=False)
+    out = mdmo_frames(da, align="none")
     assert out.sizes["time"] == 2
-    np.testing.assert_allclose(out.values, mdmo_frames(seq[1:], landmarks=LM, align=False).values)
+    np.testing.assert_allclose(out.values, mdmo_frames(seq[1:], landmarks=LM, align="none").values)
     with pytest.raises(ValueError, match="n_frames"):
         mdmo_frames(seq, landmarks=LM, n_frames=10)
 
@@ -397,13 +432,13 @@ def test_names_and_transformers():
         seq = np.stack([0 * expr, (0.5 + 0.1 * k) * (expr if k % 2 else -expr)]).astype(np.float32)
         X.append(xr.DataArray(seq, dims=("time", "component", "y", "x"), coords={"component": ["u", "v"]},
                               attrs={"landmarks": LM.tolist()}))
-    est = MDMO(landmarks="attrs", align=False, angle="linear")
+    est = MDMO(landmarks="attrs", align="none", angle="linear")
     assert clone(est).get_params() == est.get_params()
     F = est.fit_transform(X)
     assert F.shape == (6, 72) and list(est.get_feature_names_out()) == names
-    np.testing.assert_allclose(F[1], mdmo(X[1], landmarks=LM, align=False, angle="linear"))
+    np.testing.assert_allclose(F[1], mdmo(X[1], landmarks=LM, align="none", angle="linear"))
     y = np.array([k % 2 for k in range(6)])
-    pred = cross_val_predict(make_pipeline(MDMO(landmarks="attrs", align=False), StandardScaler(),
+    pred = cross_val_predict(make_pipeline(MDMO(landmarks="attrs", align="none"), StandardScaler(),
                                            KNeighborsClassifier(1)),
                              _objects(X), y, groups=np.arange(6) // 2, cv=LeaveOneGroupOut())
     assert (pred == y).all()

@@ -37,6 +37,9 @@ def test_table_has_36_named_rois_in_pairs():
     for k in range(0, 36, 2):
         assert ROI_NAMES[k].endswith("_R") and ROI_NAMES[k + 1].endswith("_L")
         assert ROI_NAMES[k][:-2] == ROI_NAMES[k + 1][:-2]
+    from mer_lab.preprocess import face
+
+    assert STABLE_POINTS is face.STABLE_POINTS  # one set for registration and MDMO's alignment
     assert len(STABLE_POINTS) == 13
 
 

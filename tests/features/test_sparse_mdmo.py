@@ -341,11 +341,11 @@ def test_sparse_mdmo_over_cubes_matches_the_precomputed_route():
         frames = [cv2.remap(tex, xx - s * u, yy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
                   for s in (0, 0.5, 1.0)]
         cubes.append(make_cube(np.stack(frames), fps=100, sample=f"c{i}"))
-    kw = dict(landmarks=lambda c: lm, engine="farneback", n_frames=None, cache=False, align=False)
+    kw = dict(landmarks=lambda c: lm, engine="farneback", n_frames=None, cache=False, align="none")
     est = SparseMDMO(n_atoms=8, n_iter=3, **kw)
     assert clone(est).get_params() == est.get_params() and est.get_params()["n_frames"] is None
     F = est.fit_transform(cubes)
-    pre = [mdmo_frames(c, landmarks=lm, engine="farneback", cache=False, align=False).values for c in cubes]
+    pre = [mdmo_frames(c, landmarks=lm, engine="farneback", cache=False, align="none").values for c in cubes]
     ref = SparseMDMOFromFrames(n_atoms=8, n_iter=3).fit(pre)
     np.testing.assert_allclose(est.dictionary_, ref.dictionary_)
     np.testing.assert_allclose(F, ref.fit_transform(pre))
@@ -357,7 +357,8 @@ def test_sparse_mdmo_over_cubes_matches_the_precomputed_route():
 @pytest.fixture(scope="module")
 def corpus_frames():
     synthetic = pytest.importorskip("mer_lab.datasets.synthetic")
-    from mer_lab.features.mdmo import corpus_landmarks, mdmo_frames
+    from mer_lab.features.mdmo import mdmo_frames
+    from mer_lab.features.rois import corpus_landmarks
 
     corpus = synthetic.make_corpus(n_subjects=5, clips_per_subject=6, classes=["happiness", "surprise", "disgust"],
                                    seed=3)
