@@ -396,8 +396,10 @@ def unregister_method(name: str) -> None:
 
 
 def _status(m: Method) -> str:
-    try:
-        make_pipeline(m, classifier="majority" if m.classifier is None else m.classifier)
+    from sklearn.dummy import DummyClassifier
+
+    try:  # the method's own steps (a network classifier is built when it is trained)
+        make_pipeline(m, classifier=DummyClassifier())
     except ImportError as exc:
         return f"not importable: {exc}"
     except (TypeError, ValueError) as exc:
@@ -478,10 +480,16 @@ def param_aliases(method) -> dict[str, str]:
 
 
 def _like(value, default):
-    """A value in its default's form: lists become tuples where the default is a tuple,
-    integers floats where it is a float (the command line reads ``[4, 4, 1]`` and ``1``)."""
+    """A value in its default's form: lists (and ``"4,4,1"``) become tuples where the default
+    is a tuple, integers floats where it is a float (the command line reads ``[4, 4, 1]``
+    and ``1``)."""
     if isinstance(default, tuple) and isinstance(value, list):
         return tuple(value)
+    if isinstance(default, tuple) and isinstance(value, str) and "," in value:
+        try:
+            return tuple(int(v) if v.strip().lstrip("-").isdigit() else float(v) for v in value.split(","))
+        except ValueError:
+            return value
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value

@@ -35,8 +35,8 @@ def test_dask_run_matches_single_process(client):
     try:
         corpus = make_corpus(n_subjects=4, clips_per_subject=4, size=32, fps=30,
                              classes=["happiness", "surprise"], seed=1)
-        local_X, _ = compute_features(corpus, "test_range", cache=False, progress=False)
-        dask_X, _ = compute_features(corpus, "test_range", cache=False, progress=False, client=client)
+        local_X = compute_features(corpus, "test_range", cache=False, progress=False).values
+        dask_X = compute_features(corpus, "test_range", cache=False, progress=False, client=client).values
         np.testing.assert_array_equal(local_X, dask_X)
         kw = dict(search="nested", report_thesis=True, grid="small", progress=False, cache=False,
                   features=(local_X, ["a"] * 4))
@@ -59,12 +59,12 @@ def test_two_process_workers_give_the_single_process_numbers():
     try:
         with distributed.Client(cluster, timeout="60s") as c:
             assert len(c.nthreads()) == 2
-            remote_X, _ = compute_features(corpus, "hog_top", params=params, cache=False, progress=False, client=c)
+            remote_X = compute_features(corpus, "hog_top", params=params, cache=False, progress=False, client=c).values
             kw = dict(params=params, grid="small", progress=False, cache=False)
             remote = run_experiment(corpus, "hog_top", client=c, **kw)
     finally:
         cluster.close()
-    local_X, _ = compute_features(corpus, "hog_top", params=params, cache=False, progress=False)
+    local_X = compute_features(corpus, "hog_top", params=params, cache=False, progress=False).values
     np.testing.assert_array_equal(local_X, remote_X)
     local = run_experiment(corpus, "hog_top", **kw)
     assert local.scores("nested") == remote.scores("nested")

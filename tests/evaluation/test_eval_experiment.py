@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 
 from mer_lab import methods as M
+from mer_lab._validate import check_int
+from mer_lab.features.base import CubeFeatures
 from mer_lab.cache import DiskCache
 from mer_lab.datasets.synthetic import make_corpus
-from mer_lab.evaluation.experiment import PUBLISHED, Results, compute_features, run_experiment, table3
+from mer_lab.evaluation.experiment import PUBLISHED, Results, as_feature_matrix, compute_features, run_experiment, table3
 from mer_lab.evaluation.metrics import baseline_scores, macro_f1
 
 CALLS = {"n": 0}
@@ -25,10 +27,23 @@ def motion_energy(cube, *, grid=2):
                      for i in range(grid) for j in range(grid)])
 
 
+class MotionEnergy(CubeFeatures):
+    """:func:`motion_energy` as a feature transformer over cubes."""
+
+    def __init__(self, *, grid=2):
+        self.grid = grid
+
+    def _check_params(self):
+        check_int("grid", self.grid, low=1, high=8)
+
+    def _extract(self, cube):
+        return motion_energy(cube, grid=self.grid)
+
+
 @pytest.fixture(scope="module")
 def toy_method():
-    m = M.Method(name="test_motion", title="motion energy", function=motion_energy, defaults={"grid": 2},
-                 schema=(M.Param("grid", "int", 2, low=1, high=8),), preprocessing="standard")
+    m = M.Method(name="test_motion", title="motion energy", features=MotionEnergy, defaults={"grid": 2},
+                 preprocessing="standard")
     M.register_method(m, replace=True)
     yield m
     M.unregister_method("test_motion")
@@ -43,17 +58,17 @@ def corpus():
 def test_features_are_cached_per_sample(tmp_path, corpus, toy_method):
     cache = DiskCache(tmp_path)
     CALLS["n"] = 0
-    X1, names = compute_features(corpus, "test_motion", cache=cache, progress=False)
+    X1, names = as_feature_matrix(compute_features(corpus, "test_motion", cache=cache, progress=False))
     assert X1.shape == (len(corpus), 4) and CALLS["n"] == len(corpus)
     assert names == [f"test_motion_{i}" for i in range(4)]
-    X2, _ = compute_features(corpus, "test_motion", cache=cache, progress=False)
+    X2 = compute_features(corpus, "test_motion", cache=cache, progress=False).values
     assert CALLS["n"] == len(corpus)                         # second run: all from the cache
     np.testing.assert_array_equal(X1, X2)
-    X3, _ = compute_features(corpus, "test_motion", params={"grid": 3}, cache=cache, progress=False)
+    X3 = compute_features(corpus, "test_motion", params={"grid": 3}, cache=cache, progress=False).values
     assert X3.shape[1] == 9 and CALLS["n"] == 2 * len(corpus)    # other parameters: recomputed
     other = make_corpus(n_subjects=4, clips_per_subject=5, size=32, fps=30, classes=["happiness", "surprise"],
                         seed=4)
-    X4, _ = compute_features(other, "test_motion", cache=cache, progress=False)
+    X4 = compute_features(other, "test_motion", cache=cache, progress=False).values
     assert CALLS["n"] == 3 * len(corpus)                     # same sample names, another corpus: recomputed
     assert not np.array_equal(X1, X4)
     compute_features(corpus, "test_motion", cache=False, progress=False)
@@ -61,8 +76,8 @@ def test_features_are_cached_per_sample(tmp_path, corpus, toy_method):
 
 
 def test_parallel_features_equal_serial(tmp_path, corpus, toy_method):
-    a, _ = compute_features(corpus, "test_motion", cache=False, progress=False)
-    b, _ = compute_features(corpus, "test_motion", cache=DiskCache(tmp_path), progress=False, n_jobs=2)
+    a = compute_features(corpus, "test_motion", cache=False, progress=False).values
+    b = compute_features(corpus, "test_motion", cache=DiskCache(tmp_path), progress=False, n_jobs=2).values
     np.testing.assert_array_equal(a, b)
 
 
@@ -70,11 +85,11 @@ def test_process_workers_give_the_serial_features(tmp_path):
     small = make_corpus(n_subjects=3, clips_per_subject=3, size=32, fps=30, classes=["happiness", "surprise"],
                         seed=5)
     kw = dict(params={"blocks": (2, 2, 1)}, progress=False)
-    serial, _ = compute_features(small, "hog_top", cache=False, **kw)
+    serial = compute_features(small, "hog_top", cache=False, **kw).values
     cache = DiskCache(tmp_path)
-    first, _ = compute_features(small, "hog_top", cache=cache, n_jobs=2, backend="processes", **kw)
+    first = compute_features(small, "hog_top", cache=cache, n_jobs=2, backend="processes", **kw).values
     np.testing.assert_array_equal(serial, first)
-    again, _ = compute_features(small, "hog_top", cache=cache, n_jobs=2, backend="processes", **kw)
+    again = compute_features(small, "hog_top", cache=cache, n_jobs=2, backend="processes", **kw).values
     np.testing.assert_array_equal(serial, again)
     with pytest.raises(ValueError, match="backend"):
         compute_features(small, "hog_top", cache=False, n_jobs=2, backend="mpi", **kw)
@@ -123,7 +138,7 @@ def test_results_files_round_trip(tmp_path, corpus, toy_method):
 
 
 def test_precomputed_features_and_fixed_parameters(corpus, toy_method):
-    X, names = compute_features(corpus, "test_motion", cache=False, progress=False)
+    X, names = as_feature_matrix(compute_features(corpus, "test_motion", cache=False, progress=False))
     res = run_experiment(corpus, "test_motion", features=(X, names), classifier="knn", search="none",
                          classifier_params={"n_neighbors": 1}, progress=False)
     assert res.config["classifier_params"] == {"n_neighbors": 1}
@@ -134,7 +149,7 @@ def test_precomputed_features_and_fixed_parameters(corpus, toy_method):
 
 
 def test_external_features_are_recorded_as_external(corpus, toy_method):
-    X, names = compute_features(corpus, "test_motion", cache=False, progress=False)
+    X, names = as_feature_matrix(compute_features(corpus, "test_motion", cache=False, progress=False))
     kw = dict(classifier="knn", search="none", classifier_params={"n_neighbors": 1}, progress=False,
               preprocessing="standard")
     res = run_experiment(corpus, None, features=(X, names), **kw)
@@ -151,7 +166,7 @@ def test_external_features_are_recorded_as_external(corpus, toy_method):
         run_experiment(corpus, None, features=(X, names), params={"tim": 5}, progress=False)
 
 def test_precomputed_features_record_their_provenance_not_unused_method_parameters(corpus, toy_method):
-    X, names = compute_features(corpus, "test_motion", cache=False, progress=False)
+    X, names = as_feature_matrix(compute_features(corpus, "test_motion", cache=False, progress=False))
     kw = dict(classifier="knn", search="none", classifier_params={"n_neighbors": 1}, progress=False)
     computed = run_experiment(corpus, "test_motion", cache=False, **kw)
     assert computed.config["features"] == {"source": "computed", "method": "test_motion",
