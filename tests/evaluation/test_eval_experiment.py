@@ -257,3 +257,49 @@ def test_table3_reports_thesis_mode_beside_nested(corpus, toy_method):
     assert tab[("f1", "casme2", "mer_lab")]["test_motion"] == pytest.approx(res.scores("nested")["macro_f1"])
     assert tab[("f1", "casme2", "mer_lab_thesis_mode")]["test_motion"] == pytest.approx(
         res.scores("thesis")["macro_f1"])
+
+
+@pytest.mark.parametrize("method, params", [("hog_top", {"blocks": (2, 2, 1)}), ("hoof", {"blocks": (2, 2)})])
+def test_run_experiment_runs_the_methods_pipeline(corpus, method, params):
+    """Same predictions as scikit-learn's cross_val_predict on make_pipeline (LOSO, fixed classifier)."""
+    from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
+
+    res = run_experiment(corpus, method, params=params, classifier="svm_linear", classifier_params={"C": 0.5},
+                         search="none", progress=False, cache=False)
+    pipe = M.make_pipeline(method, classifier="svm_linear", classifier__C=0.5, **params)
+    cubes = [cube for _uid, cube in corpus.cubes()]
+    expected = cross_val_predict(pipe, cubes, corpus.labels, groups=corpus.groups, cv=LeaveOneGroupOut())
+    got = res.predictions.set_index("uid").loc[corpus.uids, "predicted"].to_numpy()
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_run_experiment_takes_a_users_pipeline(tmp_path, corpus, toy_method):
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = Pipeline([("features", MotionEnergy(grid=3)), ("scale", StandardScaler()),
+                     ("classifier", KNeighborsClassifier(n_neighbors=1))])
+    res = run_experiment(corpus, pipe, search="none", progress=False, cache=DiskCache(tmp_path))
+    named = run_experiment(corpus, "test_motion", params={"grid": 3}, classifier="knn",
+                           classifier_params={"n_neighbors": 1}, search="none", progress=False, cache=False)
+    assert res.config["method"] == "pipeline" and res.config["classifier"] == "knn"
+    assert res.config["classifier_params"] == {"n_neighbors": 1} and res.config["preprocessing"] == "standard"
+    assert res.config["method_params"]["features__grid"] == 3
+    np.testing.assert_array_equal(res.predictions["predicted"], named.predictions["predicted"])
+    with pytest.raises(ValueError, match="step named 'features'"):
+        run_experiment(corpus, Pipeline([("f", MotionEnergy()), ("classifier", KNeighborsClassifier())]),
+                       search="none", progress=False, cache=False)
+
+
+def test_compute_features_is_a_labelled_dataarray(corpus, toy_method):
+    F = compute_features(corpus, "test_motion", params={"grid": 3}, cache=False, progress=False)
+    assert F.dims == ("sample", "feature") and F.shape == (len(corpus), 9) and F.dtype == np.float64
+    assert list(F["sample"].values) == corpus.uids
+    s = corpus.samples
+    for coord in ("dataset", "subject", "group", "emotion", "label", "onset", "apex", "offset"):
+        np.testing.assert_array_equal(F[coord].values, s[coord].to_numpy().astype(F[coord].dtype), err_msg=coord)
+    np.testing.assert_array_equal(F["clip"].values, s["sample"].astype(str).to_numpy())
+    first = corpus.cube(corpus.uids[0])
+    np.testing.assert_allclose(F.sel(sample=corpus.uids[0]).values, motion_energy(first, grid=3))
+    assert F.attrs["method"] == "test_motion" and "MotionEnergy" in F.attrs["steps"]
