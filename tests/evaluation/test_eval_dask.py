@@ -6,6 +6,7 @@ import pytest
 from mer_lab import methods as M
 from mer_lab.datasets.synthetic import make_corpus
 from mer_lab.evaluation.experiment import compute_features, run_experiment
+from mer_lab.features.base import CubeFeatures
 
 distributed = pytest.importorskip("distributed")
 
@@ -16,6 +17,14 @@ def block_means(cube, *, grid=2):
     h, w = d.shape
     return np.array([d[i * h // grid:(i + 1) * h // grid, j * w // grid:(j + 1) * w // grid].mean()
                      for i in range(grid) for j in range(grid)])
+
+
+class BlockMeans(CubeFeatures):
+    def __init__(self, *, grid=2):
+        self.grid = grid
+
+    def _extract(self, cube):
+        return block_means(cube, grid=self.grid)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +39,7 @@ def client():
 
 
 def test_dask_run_matches_single_process(client):
-    M.register_method(M.Method(name="test_range", title="range", function=block_means, defaults={"grid": 2},
+    M.register_method(M.Method(name="test_range", title="range", features=BlockMeans, defaults={"grid": 2},
                                preprocessing="standard"), replace=True)
     try:
         corpus = make_corpus(n_subjects=4, clips_per_subject=4, size=32, fps=30,
