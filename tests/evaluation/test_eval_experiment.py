@@ -11,7 +11,8 @@ from mer_lab._validate import check_int
 from mer_lab.features.base import CubeFeatures
 from mer_lab.cache import DiskCache
 from mer_lab.datasets.synthetic import make_corpus
-from mer_lab.evaluation.experiment import PUBLISHED, Results, as_feature_matrix, compute_features, run_experiment, table3
+from mer_lab.evaluation.experiment import (PUBLISHED, Results, as_feature_matrix, compute_features, run_experiment,
+                                           table3)
 from mer_lab.evaluation.metrics import baseline_scores, macro_f1
 
 CALLS = {"n": 0}
