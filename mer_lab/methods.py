@@ -398,8 +398,8 @@ def unregister_method(name: str) -> None:
 def _status(m: Method) -> str:
     from sklearn.dummy import DummyClassifier
 
-    try:  # the method's own steps (a network classifier is built when it is trained)
-        make_pipeline(m, classifier=DummyClassifier())
+    try:  # the method's own steps, and its network (which needs PyTorch) where it has one
+        make_pipeline(m, classifier=DummyClassifier() if m.classifier is None else m.classifier)
     except ImportError as exc:
         return f"not importable: {exc}"
     except (TypeError, ValueError) as exc:
