@@ -102,9 +102,12 @@ def _add_method_options(p, *, required: bool = True):
                    help=f"feature method; one of: {', '.join(names)}. On precomputed flow images (the "
                         f"flow_images dataset) only: {flow}")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a method parameter, repeatable (e.g. --param tim=20 --param 'blocks=[4,4,1]'); "
-                        "the flow methods (mdmo, sparse_mdmo, hoof, biwoof, fdm) use the fast Farneback flow by "
-                        "default: --param engine=tvl1 gives the papers' TV-L1 flow (about 70x slower)")
+                   help="override a method parameter, repeatable (e.g. --param tim=20 --param 'blocks=[4,4,1]'): "
+                        "a flat name (tim, evm_alpha, blocks, lam, engine, ...) or a pipeline step's parameter "
+                        "(features__blocks); values are read as YAML, in the form of the method's default "
+                        "([4,4,1] and 4,4,1 give the tuple (4, 4, 1)). The flow methods (mdmo, sparse_mdmo, hoof, "
+                        "biwoof, fdm) use the fast Farneback flow by default: --param engine=tvl1 gives the papers' "
+                        "TV-L1 flow (about 70x slower)")
 
 
 def _add_run_options(p):

@@ -123,6 +123,9 @@ class NetworkInput(CubeFeatures):
         return build(cube, **{k: getattr(self, k) for k in NETWORK_INPUTS[self.kind]})
 
     def _names(self, cube):
+        if self.kind in ("ststnet", "off_apexnet"):  # channels x size x size maps, channel-major
+            channels = ("u", "v", "strain") if self.kind == "ststnet" else ("u", "v")
+            return [f"{c}_y{i}_x{j}" for c in channels for i in range(self.size) for j in range(self.size)]
         return [f"{self.kind}_{i}" for i in range(self._extract(cube).size)]
 
 
