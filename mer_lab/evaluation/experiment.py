@@ -764,10 +764,15 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
     corpus : Corpus or str
         The samples (a dataset name is loaded by :func:`mer_lab.datasets.registry.load`).
         Labels come from ``corpus.samples["label"]``; subjects from ``corpus.groups``.
-    method : str or None
-        A method of :mod:`mer_lab.methods` (``"baseline"`` is the majority class), or
-        ``None`` with ``features``: features made elsewhere, recorded as ``"external"``
-        (no method parameters; ``preprocessing="auto"`` standardises them).
+    method : str, sklearn.pipeline.Pipeline or None
+        A method of :mod:`mer_lab.methods` (``"baseline"`` is the majority class): its
+        pipeline (:func:`mer_lab.methods.make_pipeline`) runs, the steps up to
+        ``features`` once per clip (cached), ``stage``, ``scale`` and the classifier in
+        every training fold. Or a pipeline of your own with the same step names (its
+        classifier one of :data:`~mer_lab.evaluation.classifiers.CLASSIFIERS`' estimators;
+        ``classifier`` and ``classifier_params`` then come from it). Or ``None`` with
+        ``features``: features made elsewhere, recorded as ``"external"`` (no method
+        parameters; ``preprocessing="auto"`` standardises them).
     protocol : {"loso", "lovo", "cross", "megc"}
         See :mod:`mer_lab.evaluation.protocols`; ``train``/``test`` name the datasets
         of ``"cross"``.
@@ -784,7 +789,8 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
     inner, prune
         Nested search's inner folds and grid pruning (:func:`mer_lab.evaluation.search.search_predict`).
     params : mapping, optional
-        Overrides of the method's feature parameters.
+        Overrides of a named method's parameters: flat names (``tim``, ``blocks``,
+        ``engine``, ...) or ``step__param`` (see :func:`mer_lab.methods.make_pipeline`).
     classifier_params : mapping, optional
         Classifier parameters for ``search="none"`` (e.g. ``{"degree": 2, "coef": 1,
         "gamma": 0.01, "C": 0.1}``).
@@ -792,16 +798,18 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
         Search grid; ``"auto"`` is the thesis grid with the method's gamma step (0.1 for
         LBP-TOP and Sparse MDMO, or for any feature set over 1000-d).
     preprocessing : {"auto", "standard", "minmax", "l2", "none"}
-        Per-fold scaling; ``"auto"`` takes the method's default (``"none"`` for the
-        histogram and MDMO features the thesis fed to the SVM directly).
+        Per-fold scaling (the pipeline's ``scale`` step); ``"auto"`` takes the method's
+        default (``"none"`` for the histogram and MDMO features the thesis fed to the SVM
+        directly).
     metric : {"macro_f1", "accuracy", "uar"}
         Selection score of the search.
     seed : int
         Seed of random classifiers (recorded in the results).
     progress, cache, n_jobs, client
         Progress bars, feature cache, local parallelism and a Dask client.
-    features : (X, names), optional
-        Precomputed features in corpus order (skips :func:`compute_features`). With
+    features : (sample, feature) DataArray or (X, names), optional
+        Precomputed features in corpus order (skips :func:`compute_features`, whose
+        output is accepted as it is). With
         ``method=None`` they are evaluated as external features (no method, no fold
         stage); with a method name, its fold stage and default preprocessing apply.
     feature_source : None, "method", str or mapping
