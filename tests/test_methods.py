@@ -6,7 +6,6 @@ from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_pr
 from sklearn.pipeline import Pipeline
 
 from mer_lab import methods as M
-from mer_lab._validate import check_int
 from mer_lab.cube import make_cube
 from mer_lab.features.base import CubeFeatures
 

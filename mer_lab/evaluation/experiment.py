@@ -129,16 +129,18 @@ def _pipeline_of(method, *, dataset, params):
     """(label, pipeline, Method or None) of what run_experiment / compute_features were given."""
     from sklearn.pipeline import Pipeline
 
-    from ..methods import check_input, get_method, make_pipeline
+    from ..methods import get_method, make_pipeline
 
     if isinstance(method, Pipeline):
         if params:
             raise ValueError(f"params {sorted(params)} apply to a named method; set a pipeline's parameters with "
                              "pipe.set_params(...)")
         return "pipeline", method, None
+    from sklearn.dummy import DummyClassifier
+
     m = get_method(method)
-    return m.name, make_pipeline(m, dataset=dataset, classifier="majority" if m.classifier is None else
-                                 m.classifier, **dict(params or {})), m
+    # only the clip steps run here: any classifier will do (a network's would load PyTorch)
+    return m.name, make_pipeline(m, dataset=dataset, classifier=DummyClassifier(), **dict(params or {})), m
 
 
 def clip_steps(pipe) -> list[tuple[str, object]]:
