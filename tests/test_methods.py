@@ -128,6 +128,20 @@ def test_flow_methods_run_under_cross_val_predict(tiny, name, params):
     assert pred.shape == (len(cubes),) and set(pred) <= set(y)
 
 
+def test_synthetic_cubes_carry_their_first_frames_ground_truth_landmarks():
+    from mer_lab.datasets.synthetic import make_corpus
+    from mer_lab.preprocess.steps import TIM, Magnify
+
+    corpus = make_corpus(n_subjects=2, clips_per_subject=2, size=48, seed=5)
+    for uid in corpus.uids:
+        cube = corpus.cube(uid)
+        truth = corpus.ground_truth(uid)["landmarks"].isel(time=0).values
+        np.testing.assert_allclose(np.asarray(cube.attrs["landmarks"]).reshape(68, 2), truth, atol=1e-4)
+        for step in (TIM(n_frames=5), Magnify(alpha=5.0)):   # the cube steps keep them
+            out = step.fit_transform([cube])[0]
+            np.testing.assert_array_equal(out.attrs["landmarks"], cube.attrs["landmarks"])
+
+
 def test_evm_step_changes_the_features(tiny):
     cube = tiny[0][0]
     plain = M.make_pipeline("hoof")[:3].fit_transform([cube])
