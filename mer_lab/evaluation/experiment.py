@@ -295,12 +295,17 @@ def _feature_names(steps, corpus, n_features: int, label: str) -> list[str]:
         from ..features.base import as_cube_array
 
         X = as_cube_array([corpus.cube(corpus.uids[0])])
-        for _name, est in steps[:-1]:
-            X = est.transform(X)
         feats = steps[-1][1]
         if hasattr(feats, "_names"):
+            # most names do not depend on the clip: try the raw clip before running the cube steps
             names = [str(n) for n in feats._names(X[0])]
+            if len(names) != n_features and len(steps) > 1:
+                for _name, est in steps[:-1]:
+                    X = est.transform(X)
+                names = [str(n) for n in feats._names(X[0])]
         else:
+            for _name, est in steps[:-1]:
+                X = est.transform(X)
             names = [str(n) for n in feats.fit(X).get_feature_names_out()]
     except Exception:  # names are a convenience: never fail the extraction for them
         names = None
