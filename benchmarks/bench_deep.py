@@ -116,7 +116,7 @@ def inflation(args):
                                      difficulty=args.difficulty).map_classes("megc2019")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        X, _ = compute_features(corpus, "ststnet", params={"engine": "farneback"}, progress=False)
+        X = compute_features(corpus, "ststnet", params={"engine": "farneback"}, progress=False).values
     s = corpus.samples
     classes, y = np.unique(s["label"].to_numpy(), return_inverse=True)
     g = s["group"].to_numpy()

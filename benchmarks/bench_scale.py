@@ -37,7 +37,7 @@ def one(size: int, way: str, method: str) -> dict:
     import warnings
 
     from mer_lab.datasets.synthetic import make_corpus
-    from mer_lab.evaluation.experiment import compute_features, run_experiment
+    from mer_lab.evaluation.experiment import as_feature_matrix, compute_features, run_experiment
 
     warnings.simplefilter("ignore")
     n_subjects, per = SHAPES[size]
@@ -50,8 +50,8 @@ def one(size: int, way: str, method: str) -> dict:
         client = Client(cluster)
     jobs = 2 if way == "2" else 1
     t0 = time.perf_counter()
-    X, names = compute_features(corpus, method, progress=False, n_jobs=jobs, client=client,
-                                backend="processes")
+    X, names = as_feature_matrix(compute_features(corpus, method, progress=False, n_jobs=jobs, client=client,
+                                                   backend="processes"))
     t1 = time.perf_counter()
     res = run_experiment(corpus, method, features=(X, names), classifier="svm_linear", search="nested",
                          progress=False, cache=False, n_jobs=jobs, client=client)

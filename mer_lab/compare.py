@@ -309,7 +309,8 @@ def run_method(choice: CorpusChoice, method: str, *, params: Mapping | None = No
 
 
 def _features(choice: CorpusChoice, method: str, params, protocol: str, cache):
-    """A method's feature matrix on a corpus, kept in memory: a classifier change reads no file."""
+    """A method's features on a corpus (a labelled (sample, feature) DataArray), kept in memory:
+    a classifier change reads no file."""
     from .evaluation.experiment import _dataset_key, compute_features
 
     def build():
@@ -385,7 +386,7 @@ def compare(choice: CorpusChoice, methods: Sequence[str], *, params: Mapping[str
     """
     from .evaluation.experiment import PUBLISHED
     from .evaluation.metrics import per_class_scores
-    from .methods import get_method, param_schema
+    from .methods import get_method, param_aliases
 
     if not methods:
         raise ValueError("choose at least one method to compare")
@@ -398,7 +399,7 @@ def compare(choice: CorpusChoice, methods: Sequence[str], *, params: Mapping[str
         m = get_method(name)
         if on_progress:
             on_progress(i, total, f"{m.title} ({i + 1}/{total})")
-        accepted = {p["name"] for p in param_schema(name)}
+        accepted = set(param_aliases(name))
         merged = {k: v for k, v in dict(common or {}).items() if k in accepted}
         merged.update(dict((params or {}).get(name, {})))
         try:

@@ -52,14 +52,14 @@ def test_edited_frame_changes_the_cached_features(tmp_path):
     f = _make(tmp_path)
     cache = DiskCache(tmp_path / "cache")
     params = {"blocks": (2, 2, 1)}
-    X1, _ = compute_features(_corpus(f.root), "hog_top", params=params, cache=cache, progress=False)
+    X1 = compute_features(_corpus(f.root), "hog_top", params=params, cache=cache, progress=False).values
     # re-export one frame of the first clip with other content (same name)
     frame = sorted((f.root / "Cropped" / "sub01" / "EP02_01f").iterdir())[2]
     before = frame.stat().st_mtime_ns
     cv2.imwrite(str(frame), np.random.default_rng(99).integers(0, 255, (32, 32, 3), dtype=np.uint8))
     os.utime(frame, ns=(before + 5_000_000_000, before + 5_000_000_000))
-    X2, _ = compute_features(_corpus(f.root), "hog_top", params=params, cache=cache, progress=False)
-    fresh, _ = compute_features(_corpus(f.root), "hog_top", params=params, cache=False, progress=False)
+    X2 = compute_features(_corpus(f.root), "hog_top", params=params, cache=cache, progress=False).values
+    fresh = compute_features(_corpus(f.root), "hog_top", params=params, cache=False, progress=False).values
     np.testing.assert_array_equal(X2, fresh)
     assert not np.array_equal(X1[0], X2[0])
     np.testing.assert_array_equal(X1[1], X2[1])  # the untouched clip still comes from the cache

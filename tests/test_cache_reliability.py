@@ -77,8 +77,8 @@ def test_features_of_a_corpus_with_an_unwritable_cache(tmp_path, monkeypatch):
     corpus = make_corpus(n_subjects=2, clips_per_subject=2, size=32)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        X, _ = compute_features(corpus, "hog_top", params={"blocks": (2, 2, 1)}, cache=DiskCache(blocker / "c"),
-                                progress=False)
+        X = compute_features(corpus, "hog_top", params={"blocks": (2, 2, 1)}, cache=DiskCache(blocker / "c"),
+                                progress=False).values
     assert X.shape[0] == 4 and np.isfinite(X).all()
     assert sum(issubclass(w.category, CacheWarning) for w in caught) == 1
 

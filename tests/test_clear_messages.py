@@ -18,6 +18,7 @@ from mer_lab.cli import main
 from mer_lab.datasets.casme2 import load_casme2
 from mer_lab.datasets.corpus import DatasetError, LoaderWarning
 from mer_lab.datasets.registry import load
+from mer_lab.features.base import CubeFeatures
 
 _spec = importlib.util.spec_from_file_location("dataset_fixtures", Path(__file__).parent / "datasets" / "fixtures.py")
 fx = importlib.util.module_from_spec(_spec)
@@ -42,12 +43,24 @@ def _huge(cube, *, grid=2):
     return np.array([1.0, 1e200 * (1 + float(np.asarray(cube.values).mean()))])
 
 
+class _Range(CubeFeatures):
+    def __init__(self, *, grid=2):
+        self.grid = grid
+
+    def _extract(self, cube):
+        return _range(cube, grid=self.grid)
+
+
+class _Huge(_Range):
+    def _extract(self, cube):
+        return _huge(cube, grid=self.grid)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def methods():
-    for name, fn in (("msg_range", _range), ("msg_huge", _huge)):
-        M.register_method(M.Method(name=name, title=name, function=fn, defaults={"grid": 2},
-                                   schema=(M.Param("grid", "int", 2, low=1, high=8),), preprocessing="standard"),
-                          replace=True)
+    for name, cls in (("msg_range", _Range), ("msg_huge", _Huge)):
+        M.register_method(M.Method(name=name, title=name, features=cls, defaults={"grid": 2},
+                                   preprocessing="standard"), replace=True)
     yield
     for name in ("msg_range", "msg_huge"):
         M.unregister_method(name)
@@ -117,14 +130,14 @@ def test_cache_entry_missing_its_array_is_recomputed_with_a_warning(tmp_path):
 
     corpus = make_corpus(n_subjects=2, clips_per_subject=2, size=32)
     cache = DiskCache(tmp_path)
-    X, _ = compute_features(corpus, "msg_range", cache=cache, progress=False)
+    X = compute_features(corpus, "msg_range", cache=cache, progress=False).values
     entries = list(tmp_path.rglob("*.npz"))
     assert len(entries) == 4
     for p in entries:  # entries holding another array name (another version, or written by hand)
         np.savez(p, y=np.zeros(2))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        again, _ = compute_features(corpus, "msg_range", cache=cache, progress=False)
+        again = compute_features(corpus, "msg_range", cache=cache, progress=False).values
     np.testing.assert_array_equal(again, X)
     msgs = [str(w.message) for w in caught if issubclass(w.category, CacheWarning)]
     assert len(msgs) == 4 and "['x']" in msgs[0] and str(tmp_path) in msgs[0]

@@ -8,6 +8,8 @@ import pytest
 import xarray as xr
 
 from mer_lab import methods as M
+from mer_lab._validate import check_int
+from mer_lab.features.base import CubeFeatures
 from mer_lab.cli import main
 
 TINY = ["--dataset", "synthetic", "--load", "n_subjects=4", "--load", "clips_per_subject=4", "--load", "size=32",
@@ -22,11 +24,23 @@ def peak_to_peak(cube, *, grid=2):
                      for i in range(grid) for j in range(grid)])
 
 
+class PeakToPeak(CubeFeatures):
+    """:func:`peak_to_peak` as a feature transformer over cubes."""
+
+    def __init__(self, *, grid=2):
+        self.grid = grid
+
+    def _check_params(self):
+        check_int("grid", self.grid, low=1, high=8)
+
+    def _extract(self, cube):
+        return peak_to_peak(cube, grid=self.grid)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def cli_method():
-    M.register_method(M.Method(name="cli_range", title="range", function=peak_to_peak, defaults={"grid": 2},
-                               schema=(M.Param("grid", "int", 2, low=1, high=8),), preprocessing="standard"),
-                      replace=True)
+    M.register_method(M.Method(name="cli_range", title="range", features=PeakToPeak, defaults={"grid": 2},
+                               preprocessing="standard"), replace=True)
     yield
     M.unregister_method("cli_range")
 

@@ -12,14 +12,13 @@ from mer_lab.cli import main
 
 # the tiny corpus and the block-range feature of the end-to-end CLI tests
 from test_cli_evaluate import TINY  # noqa: E402
-from test_cli_evaluate import peak_to_peak as _range  # noqa: E402
+from test_cli_evaluate import PeakToPeak  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
 def rel_method():
-    M.register_method(M.Method(name="rel_range", title="range", function=_range, defaults={"grid": 2},
-                               schema=(M.Param("grid", "int", 2, low=1, high=8),), preprocessing="standard"),
-                      replace=True)
+    M.register_method(M.Method(name="rel_range", title="range", features=PeakToPeak, defaults={"grid": 2},
+                               preprocessing="standard"), replace=True)
     yield
     M.unregister_method("rel_range")
 

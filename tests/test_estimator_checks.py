@@ -23,6 +23,8 @@ from mer_lab.features.lbp import ELBPTOP, LBPMOP, LBPSIP, LBPTOP
 from mer_lab.features.mdmo import MDMO, MDMOFromFrames
 from mer_lab.features.sparse_mdmo import SparseMDMO, SparseMDMOFromFrames
 from mer_lab.features.stclqp import STCLQP
+from mer_lab.features.steps import ConstantFeature, MDMOFrames, NetworkInput
+from mer_lab.preprocess.steps import TIM, Magnify
 
 # checks that fit or transform a generic numeric 2-D array (or a 1-D one, a sparse
 # matrix, an array-like wrapper); they cannot be run on transformers of structured input
@@ -46,6 +48,9 @@ _PASSING = {
     SparseMDMOFromFrames: {"check_fit1d", "check_transformers_unfitted", "check_transformers_unfitted_stateless"},
     SparseMDMO: {"check_estimator_sparse_array", "check_estimator_sparse_matrix", "check_transformers_unfitted",
                  "check_transformers_unfitted_stateless"},
+    # the cube steps refuse a sparse matrix with the TypeError the check expects
+    Magnify: {"check_estimator_sparse_array", "check_estimator_sparse_matrix"},
+    TIM: {"check_estimator_sparse_array", "check_estimator_sparse_matrix"},
 }
 # FDM has an iteration parameter, so this check fits it on a generic array too
 _EXTRA = {FDM: {"check_transformer_n_iter"}}
@@ -54,7 +59,8 @@ _CUBES = "X is a sequence of cubes (xarray.DataArray with time, y, x dims), not 
 _FRAMES = "X holds per-frame MDMO matrices, T * 72 columns per row; the generic check's columns are not"
 
 CUBE_TRANSFORMERS = [LBPTOP(), LBPSIP(), LBPMOP(), ELBPTOP(), HOGTOP(), TICSLBPTOP(), STCLQP(), HOOF(), BiWOOF(),
-                     FDM(), MDMO(), SparseMDMO(n_atoms=8, n_iter=2)]
+                     FDM(), MDMO(), SparseMDMO(n_atoms=8, n_iter=2), MDMOFrames(), NetworkInput(), ConstantFeature(),
+                     Magnify(), TIM()]
 FRAME_TRANSFORMERS = [MDMOFromFrames(), SparseMDMOFromFrames(n_atoms=8, n_iter=2)]
 CLASSIFIERS = [ExtremeLearningMachine(n_hidden=30, random_state=0), MajorityClassifier()]
 

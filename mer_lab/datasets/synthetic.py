@@ -582,11 +582,12 @@ class _Source:
         self._faces: dict[int, FaceModel] = {}
         self._clips: OrderedDict = OrderedDict()
         self._truths: OrderedDict = OrderedDict()
+        self._first_landmarks: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        for k in ("_faces", "_clips", "_truths", "_lock"):
+        for k in ("_faces", "_clips", "_truths", "_first_landmarks", "_lock"):
             state.pop(k, None)
         return state
 
@@ -650,8 +651,19 @@ class _Source:
             frames, fps=self.fps, frame_numbers=range(ff, ff + spec.n_frames), dataset=DATASET,
             subject=spec.subject, sample=spec.sample, emotion=spec.emotion, onset=ff + spec.onset,
             apex=ff + spec.apex, offset=ff + spec.offset, action_units=_au_string(spec.aus),
-            amplitude=spec.amplitude, difficulty=self.difficulty_label,
+            amplitude=spec.amplitude, difficulty=self.difficulty_label, landmarks=self.first_landmarks(spec),
         )
+
+    def first_landmarks(self, spec: ClipSpec) -> np.ndarray:
+        """Ground-truth landmarks of a clip's first frame, flattened (x0, y0, x1, ...): what
+        MDMO's regions are placed on (``attrs["landmarks"]`` of every cube)."""
+        hit = self._first_landmarks.get(spec.sample)
+        if hit is None:
+            face, expr, profile, dyn = self.parts(spec)
+            hit = _landmarks(face, [expr], [profile], dyn, 1)[0].astype(np.float32).ravel()
+            hit.setflags(write=False)
+            self._first_landmarks[spec.sample] = hit
+        return hit.copy()
 
     def truth(self, row) -> xr.Dataset:
         spec = self.spec(row)

@@ -8,9 +8,10 @@ from a precomputed flow image (:func:`mer_lab.datasets.load_flow_images`, whose 
 channel is used as published). The sequence models read per-frame flow
 (:func:`flow_sequence_maps`) or TIM-normalised frames (:func:`frame_maps`).
 
-The ``*_input`` functions are the per-sample functions of the registered methods
-(:mod:`mer_lab.methods`): they return the maps flattened, in the order the classifiers
-of :mod:`mer_lab.deep.estimators` reshape them to (channels, [time,] size, size).
+The ``*_input`` functions are what the registered methods' feature step
+(:class:`mer_lab.features.steps.NetworkInput`) computes per clip: they return the maps
+flattened, in the order the classifiers of :mod:`mer_lab.deep.estimators` reshape them
+to (channels, [time,] size, size).
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def frame_maps(cube, *, size: int = 28, difference: bool = True) -> np.ndarray:
     return small[None]
 
 
-# ----------------------------------------------------------------- per-sample functions of the methods
+# ----------------------------------------------------------------- per-clip inputs of the methods
 def ststnet_input(data, *, size: int = 28, engine: str = "tvl1", align: str = "none", cache=None) -> np.ndarray:
     """STSTNet's input, flattened: ``u``, ``v`` and strain maps (3 x size x size)."""
     return flow_maps(data, size=size, components=COMPONENTS, engine=engine, align=align, cache=cache).ravel()

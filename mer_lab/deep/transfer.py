@@ -34,7 +34,7 @@ def network_inputs(corpus, method: str = "ststnet", *, engine: str = "farneback"
     params = {"engine": engine} if method in ("ststnet", "off_apexnet", "cnn_lstm") else {}
     if evm_alpha:
         params["evm_alpha"] = float(evm_alpha)
-    X, _names = compute_features(corpus, method, params=params, cache=cache, progress=progress)
+    X = compute_features(corpus, method, params=params, cache=cache, progress=progress).values
     s = corpus.samples
     return X, s["label"].to_numpy(), s["group"].to_numpy()
 

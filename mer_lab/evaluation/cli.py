@@ -102,9 +102,12 @@ def _add_method_options(p, *, required: bool = True):
                    help=f"feature method; one of: {', '.join(names)}. On precomputed flow images (the "
                         f"flow_images dataset) only: {flow}")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a method parameter, repeatable (e.g. --param tim=20 --param 'blocks=[4,4,1]'); "
-                        "the flow methods (mdmo, sparse_mdmo, hoof, biwoof, fdm) use the fast Farneback flow by "
-                        "default: --param engine=tvl1 gives the papers' TV-L1 flow (about 70x slower)")
+                   help="override a method parameter, repeatable (e.g. --param tim=20 --param 'blocks=[4,4,1]'): "
+                        "a flat name (tim, evm_alpha, blocks, lam, engine, ...) or a pipeline step's parameter "
+                        "(features__blocks); values are read as YAML, in the form of the method's default "
+                        "([4,4,1] and 4,4,1 give the tuple (4, 4, 1)). The flow methods (mdmo, sparse_mdmo, hoof, "
+                        "biwoof, fdm) use the fast Farneback flow by default: --param engine=tvl1 gives the papers' "
+                        "TV-L1 flow (about 70x slower)")
 
 
 def _add_run_options(p):
@@ -443,9 +446,7 @@ def run_table3(args) -> int:
 
 
 def run_features(args) -> int:
-    import numpy as np
     import pandas as pd
-    import xarray as xr
 
     from .experiment import compute_features
 
@@ -458,24 +459,19 @@ def run_features(args) -> int:
     params = parse_assignments(args.param, option="--param")
     corpus = _load_corpus(args.dataset, root=args.root, mapping=args.mapping, load_args=load_args)
     with dask_client(args.workers, args.scheduler) as client:
-        X, names = compute_features(corpus, args.method, params=params, cache=not args.no_cache,
-                                    progress=not args.quiet, n_jobs=args.jobs, client=client)
-    s = corpus.samples
+        F = compute_features(corpus, args.method, params=params, cache=not args.no_cache,
+                             progress=not args.quiet, n_jobs=args.jobs, client=client)
+    X = F.values
     if suffix == ".csv":
-        frame = pd.DataFrame(X, columns=names, index=pd.Index(corpus.uids, name="uid"))
-        meta = s[["dataset", "subject", "group", "label"]].astype(str)
+        frame = pd.DataFrame(X, columns=[str(n) for n in F["feature"].values],
+                             index=pd.Index(corpus.uids, name="uid"))
+        meta = corpus.samples[["dataset", "subject", "group", "label"]].astype(str)
         out = write_or_rescue(out, pd.concat([meta, frame], axis=1).to_csv, what="features")
     else:
-        da = xr.DataArray(
-            X, dims=("sample", "feature"),
-            coords={"sample": np.asarray(corpus.uids, dtype=str), "feature": np.asarray(names, dtype=str),
-                    "dataset": ("sample", s["dataset"].astype(str).to_numpy()),
-                    "subject": ("sample", s["subject"].astype(str).to_numpy()),
-                    "group": ("sample", s["group"].astype(str).to_numpy()),
-                    "label": ("sample", s["label"].astype(str).to_numpy())},
-            name=args.method,
-            attrs={"long_name": f"{args.method} features", "units": "1", "method": args.method,
-                   "corpus": corpus.name, "parameters": repr(params)})
+        da = F.copy()
+        da.name = args.method
+        da.attrs = {"long_name": f"{args.method} features", "units": "1", "method": args.method,
+                    "corpus": corpus.name, "parameters": repr(params), "steps": F.attrs.get("steps", "")}
         out = write_or_rescue(out, lambda p: da.to_netcdf(p, engine="scipy"), what="features")
     print(f"{X.shape[0]} samples x {X.shape[1]} features written to {out}")
     return 0

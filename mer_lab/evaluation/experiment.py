@@ -42,6 +42,11 @@ __all__ = [
     "THESIS_MAPPINGS",
     "Results",
     "compute_features",
+    "feature_array",
+    "as_feature_matrix",
+    "clip_steps",
+    "fold_steps",
+    "SAMPLE_COORDS",
     "run_experiment",
     "table3",
     "versions",
@@ -60,7 +65,7 @@ PUBLISHED: dict[tuple[str, str], tuple[float, float]] = {
 }
 #: What ``run_experiment(method=None, features=...)`` records: features made elsewhere.
 #: Their scale is unknown, so its default per-fold scaling standardises them.
-EXTERNAL_METHOD = Method(name="external", title="external features", function="external",
+EXTERNAL_METHOD = Method(name="external", title="external features", features=None,
                          preprocessing="standard", reference="features computed outside mer_lab")
 #: MEGC 2019 composite (UF1, UAR) of published baselines.
 PUBLISHED_MEGC: dict[str, tuple[float, float]] = {"lbp_top": (0.5882, 0.5785), "biwoof": (0.6296, 0.6227)}
@@ -120,17 +125,113 @@ def _dataset_key(corpus, protocol: str | None) -> str | None:
     return names[0] if len(names) == 1 else None
 
 
-def _landmarks_for(corpus, method):
-    if "landmarks" not in method.needs:
-        return None, None
-    if getattr(corpus, "has_ground_truth", False):
-        from ..features.rois import corpus_landmarks
+def _pipeline_of(method, *, dataset, params):
+    """(label, pipeline, Method or None) of what run_experiment / compute_features were given."""
+    from sklearn.pipeline import Pipeline
 
-        return corpus_landmarks(corpus), "ground_truth"
-    return "auto", "auto"
+    from ..methods import get_method, make_pipeline
+
+    if isinstance(method, Pipeline):
+        if params:
+            raise ValueError(f"params {sorted(params)} apply to a named method; set a pipeline's parameters with "
+                             "pipe.set_params(...)")
+        return "pipeline", method, None
+    from sklearn.dummy import DummyClassifier
+
+    m = get_method(method)
+    # only the clip steps run here: any classifier will do (a network's would load PyTorch)
+    return m.name, make_pipeline(m, dataset=dataset, classifier=DummyClassifier(), **dict(params or {})), m
 
 
-def _sample_key(corpus, row, method, params, landmark_tag) -> dict:
+def clip_steps(pipe) -> list[tuple[str, object]]:
+    """The steps of a pipeline that are computed once per clip: everything up to its
+    ``features`` step (cube steps and the feature transformer), passthrough steps left out."""
+    names = [n for n, _ in pipe.steps]
+    if "features" not in names:
+        raise ValueError(f"the experiment layer needs a pipeline with a step named 'features' (the per-clip "
+                         f"feature transformer); its steps are {names}")
+    end = names.index("features") + 1
+    return [(n, e) for n, e in pipe.steps[:end] if e is not None and not (isinstance(e, str) and e == "passthrough")]
+
+
+def fold_steps(pipe) -> list[tuple[str, object]]:
+    """The steps fitted in every training fold: those after ``features``."""
+    names = [n for n, _ in pipe.steps]
+    return list(pipe.steps[names.index("features") + 1:])
+
+
+def _scale_name(step) -> str:
+    """The preprocessing name of a pipeline's ``scale`` step."""
+    from sklearn.preprocessing import MinMaxScaler, Normalizer, StandardScaler
+
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return "none"
+    for name, cls in (("standard", StandardScaler), ("minmax", MinMaxScaler), ("l2", Normalizer)):
+        if type(step) is cls and step.get_params() == cls().get_params():
+            return name
+    raise ValueError(f"the experiment layer fits a pipeline's 'scale' step per fold as StandardScaler(), "
+                     f"MinMaxScaler(), Normalizer() or 'passthrough', got {describe(step)}")
+
+
+def _classifier_spec(est) -> tuple[str, dict]:
+    """(name of :data:`~mer_lab.evaluation.classifiers.CLASSIFIERS`, parameters) of a pipeline's
+    classifier, so that the protocol's search can rebuild it in every fold."""
+    from .classifiers import CLASSIFIERS, DEEP_CLASSIFIERS, make_classifier
+
+    if type(est).__name__ == "DeepClassifier":
+        name = str(est.model)
+        ref = make_classifier(name)
+    else:
+        name = ref = None
+        for candidate in CLASSIFIERS:
+            if candidate in DEEP_CLASSIFIERS:
+                continue
+            made = make_classifier(candidate)
+            if type(made) is type(est) and all(est.get_params(deep=False).get(k) == v for k, v in
+                                               made.get_params(deep=False).items()
+                                               if k in ("kernel", "strategy")):
+                name, ref = candidate, made
+                break
+        if name is None:
+            raise ValueError(f"the experiment layer runs the classifiers of mer_lab.evaluation.classifiers "
+                             f"(SVC, k-NN, random forest, AdaBoost, ELM, majority, the deep networks); got "
+                             f"{describe(est)}")
+    default = ref.get_params(deep=False)
+    params = {k: v for k, v in est.get_params(deep=False).items() if k not in default or default[k] != v}
+    return name, params
+
+
+def _flat_params(m, pipe) -> dict:
+    """A named method's settings under their flat names (``tim``, ``blocks``, ...)."""
+    from ..methods import param_aliases
+
+    given = pipe.get_params()
+    out = {}
+    for flat, target in param_aliases(m).items():
+        if target in given:
+            out[flat] = given[target]
+        elif flat == "tim":
+            out[flat] = None
+    return out
+
+
+def _pipeline_params(pipe) -> dict:
+    """A user pipeline's clip-step and stage settings as ``step__param``."""
+    out = {}
+    for name, est in [*clip_steps(pipe), *fold_steps(pipe)[:-1]]:
+        if isinstance(est, str):
+            continue
+        out[f"{name}__class"] = f"{type(est).__module__}.{type(est).__qualname__}"
+        out.update({f"{name}__{k}": v for k, v in est.get_params(deep=False).items()})
+    return json.loads(_plain_json(out))
+
+
+def _steps_key(steps) -> str:
+    return _plain_json([[name, f"{type(est).__module__}.{type(est).__qualname__}", est.get_params(deep=False)]
+                        for name, est in steps])
+
+
+def _sample_key(corpus, row, label, steps_key, version) -> dict:
     from ..cache import file_signature
 
     path = row.get("path")
@@ -138,9 +239,18 @@ def _sample_key(corpus, row, method, params, landmark_tag) -> dict:
     return {
         "dataset": str(row["dataset"]), "sample": str(row["sample"]),
         "frames": [str(row.get(k)) for k in ("onset", "apex", "offset", "n_frames")], "files": files,
-        "corpus": _plain_json(corpus.info), "method": method.name, "params": _plain_json(params),
-        "landmarks": landmark_tag, "version": method.version, "mer_lab": __version__,
+        "corpus": _plain_json(corpus.info), "method": label, "steps": steps_key, "version": version,
+        "mer_lab": __version__,
     }
+
+
+def _run_steps(steps, cube) -> np.ndarray:
+    from ..features.base import as_cube_array
+
+    X = as_cube_array([cube])
+    for _name, est in steps:
+        X = est.transform(X)
+    return np.asarray(X[0], dtype=np.float64).ravel()
 
 
 def _some_samples(corpus, uids, args):
@@ -148,26 +258,23 @@ def _some_samples(corpus, uids, args):
     return [_one_sample(corpus, uid, *args) for uid in uids]
 
 
-def _one_sample(corpus, uid, method, params, cache_root, cache_enabled, landmarks, landmark_tag):
+def _one_sample(corpus, uid, label, steps, steps_key, version, cache_root, cache_enabled):
     """Feature vector of one clip (cached). Runs in threads, processes or Dask workers."""
-    from ..methods import extract
-
     cache = DiskCache(cache_root, enabled=cache_enabled)
-    row = corpus.row(uid)
-    key = _sample_key(corpus, row, method, params, landmark_tag)
+    key = _sample_key(corpus, corpus.row(uid), label, steps_key, version)
 
     def compute():
         try:
             # the flow cache is switched on here, in the worker: a context does not travel to
             # threads or processes, and the feature functions themselves write nothing by default
             with flow_cache(cache):
-                vec = extract(corpus.cube(uid), method, params, landmarks=landmarks)
+                vec = _run_steps(steps, corpus.cube(uid))
         except Exception as exc:
-            exc.add_note(f"while computing {method.name} features of sample {uid!r}")
+            exc.add_note(f"while computing {label} features of sample {uid!r}")
             raise
-        return {"x": np.asarray(vec, dtype=np.float64)}
+        return {"x": vec}
 
-    return cache.get_or_compute(f"features/{method.name}", key, compute, names=("x",))["x"]
+    return cache.get_or_compute(f"features/{label}", key, compute, names=("x",))["x"]
 
 
 #: Below this many clips to compute, ``backend="auto"`` uses threads (starting processes costs
@@ -175,31 +282,101 @@ def _one_sample(corpus, uid, method, params, cache_root, cache_enabled, landmark
 PROCESS_MIN_CLIPS = 32
 
 
-def _cached_sample(corpus, uid, method, params, store, landmark_tag):
+def _cached_sample(corpus, uid, label, steps_key, version, store):
     if not store.enabled:
         return None
-    key = _sample_key(corpus, corpus.row(uid), method, params, landmark_tag)
-    found = store.load(f"features/{method.name}", key)
+    key = _sample_key(corpus, corpus.row(uid), label, steps_key, version)
+    found = store.load(f"features/{label}", key)
     return None if found is None else found["x"]
 
 
+def _feature_names(steps, corpus, n_features: int, label: str) -> list[str]:
+    """The feature transformer's names for the columns (generic ``<label>_<i>`` when it
+    cannot say, or says a different number)."""
+    names = None
+    try:
+        from ..features.base import as_cube_array
+
+        X = as_cube_array([corpus.cube(corpus.uids[0])])
+        feats = steps[-1][1]
+        if hasattr(feats, "_names"):
+            # most names do not depend on the clip: try the raw clip before running the cube steps
+            names = [str(n) for n in feats._names(X[0])]
+            if len(names) != n_features and len(steps) > 1:
+                for _name, est in steps[:-1]:
+                    X = est.transform(X)
+                names = [str(n) for n in feats._names(X[0])]
+        else:
+            for _name, est in steps[:-1]:
+                X = est.transform(X)
+            names = [str(n) for n in feats.fit(X).get_feature_names_out()]
+    except Exception:  # names are a convenience: never fail the extraction for them
+        names = None
+    if names is None or len(names) != n_features:
+        names = [f"{label}_{i}" for i in range(n_features)]
+    return names
+
+
+#: Columns of ``corpus.samples`` that label the ``sample`` dimension of
+#: :func:`compute_features` (``sample`` is renamed ``clip``: the dimension holds the uids).
+SAMPLE_COORDS = ("dataset", "subject", "sample", "group", "emotion", "label", "onset", "apex", "offset",
+                 "n_frames", "fps")
+
+
+def feature_array(X, names, corpus, *, name: str = "features", attrs: Mapping | None = None):
+    """A ``(sample, feature)`` DataArray of a corpus's feature rows, with the samples'
+    metadata (:data:`SAMPLE_COORDS`) as coordinates of the ``sample`` dimension."""
+    import xarray as xr
+
+    s = corpus.samples
+    coords = {"sample": ("sample", np.asarray(corpus.uids, dtype=str)),
+              "feature": ("feature", np.asarray(list(names), dtype=str))}
+    for col in SAMPLE_COORDS:
+        if col in s.columns:
+            values = s[col].to_numpy()
+            if values.dtype == object:
+                values = values.astype(str)
+            coords["clip" if col == "sample" else col] = ("sample", values)
+    return xr.DataArray(np.asarray(X, dtype=np.float64), dims=("sample", "feature"), coords=coords, name=name,
+                        attrs=dict(attrs or {}))
+
+
+def as_feature_matrix(features) -> tuple[np.ndarray, list[str]]:
+    """``(X, names)`` of features given as a ``(sample, feature)`` DataArray or a pair."""
+    import xarray as xr
+
+    if isinstance(features, xr.DataArray):
+        if features.dims != ("sample", "feature"):
+            raise ValueError(f"features must have dims ('sample', 'feature'), got {features.dims}")
+        return np.asarray(features.values, dtype=np.float64), [str(n) for n in features["feature"].values]
+    if isinstance(features, tuple) and len(features) == 2:
+        return np.asarray(features[0], dtype=np.float64), [str(n) for n in features[1]]
+    raise TypeError(f"features must be a (sample, feature) DataArray (as compute_features returns) or a pair "
+                    f"(X, names), got {describe(features)}")
+
+
 def compute_features(corpus, method, *, params: Mapping | None = None, cache=True, progress: bool = True,
-                     n_jobs: int = 1, client=None, dataset: str | None = "auto",
-                     backend: str = "auto") -> tuple[np.ndarray, list[str]]:
-    """Every clip's feature vector for a method.
+                     n_jobs: int = 1, client=None, dataset: str | None = "auto", backend: str = "auto"):
+    """Every clip's feature vector for a method: a labelled ``(sample, feature)`` DataArray.
+
+    The clip steps of the method's pipeline (:func:`mer_lab.methods.make_pipeline`: EVM,
+    TIM and the feature transformer, which learn nothing) run once per clip; each clip's
+    row is cached on disk.
 
     Parameters
     ----------
     corpus : Corpus or str
         The clips (a dataset name is loaded with :func:`mer_lab.datasets.registry.load`).
-    method : str or mer_lab.methods.Method
-        A name of :data:`mer_lab.methods.METHODS`.
+    method : str, mer_lab.methods.Method or sklearn.pipeline.Pipeline
+        A name of :data:`mer_lab.methods.METHODS`, or a pipeline whose steps up to one
+        named ``features`` turn a sequence of cubes into rows.
     params : mapping, optional
-        Overrides of the method's parameters (:func:`mer_lab.methods.method_params`).
+        Parameters of a named method (flat names such as ``blocks`` or ``step__param``,
+        see :func:`mer_lab.methods.make_pipeline`).
     cache : bool or DiskCache
         Per-clip disk cache keyed by dataset, sample, key frames, the clip files' names,
-        sizes and modification times, corpus settings (``grey``, ``span``...), method,
-        parameters and code version (``True``: :func:`mer_lab.cache.default_cache`).
+        sizes and modification times, corpus settings, the clip steps' classes and
+        ``get_params()``, and the method's version (``True``: :func:`mer_lab.cache.default_cache`).
         The same cache holds the clips' optical flows: every clip is computed inside
         :func:`mer_lab.cache.flow_cache`, so methods share flows; ``False`` caches
         neither features nor flows.
@@ -222,45 +399,49 @@ def compute_features(corpus, method, *, params: Mapping | None = None, cache=Tru
 
     Returns
     -------
-    X : ndarray, shape (n_samples, n_features)
-        Rows in the order of ``corpus.samples``.
-    feature_names : list of str
+    xarray.DataArray, dims (sample, feature), float64
+        Rows in the order of ``corpus.samples``; ``sample`` holds the uids, with the
+        samples' metadata (:data:`SAMPLE_COORDS`: dataset, subject, clip, group, emotion,
+        label, key frames, fps) as coordinates; ``feature`` holds the feature names.
+        ``attrs``: ``method`` and ``steps`` (the clip steps and their parameters, JSON).
 
     Examples
     --------
     >>> from mer_lab.datasets.synthetic import make_corpus
     >>> corpus = make_corpus(n_subjects=2, clips_per_subject=2, size=48)
-    >>> X, names = compute_features(corpus, "hog_top", params={"blocks": (2, 2, 1)}, cache=False,
-    ...                             progress=False)
-    >>> X.shape
-    (4, 96)
+    >>> F = compute_features(corpus, "hog_top", params={"blocks": (2, 2, 1)}, cache=False, progress=False)
+    >>> F.shape, str(F["feature"][0].values), str(F["subject"][0].values)
+    ((4, 96), 'hogtop_r0c0t0_XY_0', 'S01')
     """
-    from ..methods import check_input, feature_names, get_method, input_kind, method_params
+    from ..methods import check_input, input_kind
 
     corpus = _resolve_corpus(corpus)
-    m = get_method(method)
     if dataset == "auto":
         dataset = _dataset_key(corpus, None)
-    resolved = method_params(m, dataset=dataset, **dict(params or {}))
-    check_input(m, input_kind(corpus), resolved)
-    if m.function is None:
-        return np.zeros((len(corpus), 1)), feature_names(m)
+    label, pipe, m = _pipeline_of(method, dataset=dataset, params=params)
+    if m is not None:
+        check_input(m, input_kind(corpus), params)
+    if m is not None and m.features is None:  # the majority baseline: one constant column, no clip loaded
+        return feature_array(np.zeros((len(corpus), 1)), ["constant"], corpus, name=label,
+                             attrs={"method": label, "steps": "[]"})
+    steps = clip_steps(pipe)
+    steps_key = _steps_key(steps)
+    version = m.version if m is not None else "pipeline"
     store = _resolve_cache(cache)
-    landmarks, tag = _landmarks_for(corpus, m)
     uids = corpus.uids
-    args = (m, resolved, str(store.root), store.enabled, landmarks, tag)
+    args = (label, steps, steps_key, version, str(store.root), store.enabled)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(uids), desc=f"{m.name} features", unit="clip")
+        bar = tqdm(total=len(uids), desc=f"{label} features", unit="clip")
     check_choice("backend", backend, ["auto", "processes", "threads"])
     rows: list = [None] * len(uids)
     todo = list(range(len(uids)))
     if n_jobs != 1 and client is None:  # cached clips are read here; workers get the rest
         todo = []
         for i, uid in enumerate(uids):
-            rows[i] = _cached_sample(corpus, uid, m, resolved, store, tag)
+            rows[i] = _cached_sample(corpus, uid, label, steps_key, version, store)
             if rows[i] is None:
                 todo.append(i)
             elif bar is not None:
@@ -304,12 +485,12 @@ def compute_features(corpus, method, *, params: Mapping | None = None, cache=Tru
         bar.close()
     sizes = sorted({r.size for r in rows})
     if len(sizes) != 1:
-        raise ValueError(f"{m.name} gave feature vectors of different lengths {sizes} across clips; clips must "
+        raise ValueError(f"{label} gave feature vectors of different lengths {sizes} across clips; clips must "
                          "share one size (a fixed crop, and TIM for frame counts)")
     X = np.vstack(rows)
-    names = feature_names(m, resolved, n_features=X.shape[1])
-    _check_feature_values(X, uids, names, m.name)
-    return X, names
+    names = _feature_names(steps, corpus, X.shape[1], label)
+    _check_feature_values(X, uids, names, label)
+    return feature_array(X, names, corpus, name=label, attrs={"method": label, "steps": steps_key})
 
 
 #: Feature magnitudes from which scaling overflows float64 (squares pass 1e308).
@@ -332,12 +513,6 @@ def _check_feature_values(X, uids, names, method: str) -> None:
         f"{MAX_FEATURE_MAGNITUDE:g} in {np.unique(rows).size} sample(s); first: sample {uids[i]!r}, feature "
         f"{name!r} = {X[i, j]!r} ({kind}). Check the method's parameters and that clip's frames; features must "
         f"be finite numbers of moderate size")
-
-
-def _split_params(m, resolved):
-    from ..methods import _split
-
-    return _split(m, resolved)
 
 
 # =========================================================================== results
@@ -571,11 +746,11 @@ def _baseline_rows(pred: pd.DataFrame, *, by_dataset: bool) -> list[dict]:
     return rows
 
 
-def _auto_grid(grid, classifier, method, n_features):
+def _auto_grid(grid, classifier, gamma_step, n_features):
     if classifier != "svm_poly":
         return grid
     if isinstance(grid, str) and grid == "auto":
-        if n_features > 1000 or method.gamma_step >= 0.1:
+        if n_features > 1000 or gamma_step >= 0.1:
             return PolyGrid(gammas=tuple(thesis_gammas(0.1)))
         return poly_grid("thesis")
     return poly_grid(grid, n_features=n_features)
@@ -602,10 +777,15 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
     corpus : Corpus or str
         The samples (a dataset name is loaded by :func:`mer_lab.datasets.registry.load`).
         Labels come from ``corpus.samples["label"]``; subjects from ``corpus.groups``.
-    method : str or None
-        A method of :mod:`mer_lab.methods` (``"baseline"`` is the majority class), or
-        ``None`` with ``features``: features made elsewhere, recorded as ``"external"``
-        (no method parameters; ``preprocessing="auto"`` standardises them).
+    method : str, sklearn.pipeline.Pipeline or None
+        A method of :mod:`mer_lab.methods` (``"baseline"`` is the majority class): its
+        pipeline (:func:`mer_lab.methods.make_pipeline`) runs, the steps up to
+        ``features`` once per clip (cached), ``stage``, ``scale`` and the classifier in
+        every training fold. Or a pipeline of your own with the same step names (its
+        classifier one of :data:`~mer_lab.evaluation.classifiers.CLASSIFIERS`' estimators;
+        ``classifier`` and ``classifier_params`` then come from it). Or ``None`` with
+        ``features``: features made elsewhere, recorded as ``"external"`` (no method
+        parameters; ``preprocessing="auto"`` standardises them).
     protocol : {"loso", "lovo", "cross", "megc"}
         See :mod:`mer_lab.evaluation.protocols`; ``train``/``test`` name the datasets
         of ``"cross"``.
@@ -622,7 +802,8 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
     inner, prune
         Nested search's inner folds and grid pruning (:func:`mer_lab.evaluation.search.search_predict`).
     params : mapping, optional
-        Overrides of the method's feature parameters.
+        Overrides of a named method's parameters: flat names (``tim``, ``blocks``,
+        ``engine``, ...) or ``step__param`` (see :func:`mer_lab.methods.make_pipeline`).
     classifier_params : mapping, optional
         Classifier parameters for ``search="none"`` (e.g. ``{"degree": 2, "coef": 1,
         "gamma": 0.01, "C": 0.1}``).
@@ -630,16 +811,18 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
         Search grid; ``"auto"`` is the thesis grid with the method's gamma step (0.1 for
         LBP-TOP and Sparse MDMO, or for any feature set over 1000-d).
     preprocessing : {"auto", "standard", "minmax", "l2", "none"}
-        Per-fold scaling; ``"auto"`` takes the method's default (``"none"`` for the
-        histogram and MDMO features the thesis fed to the SVM directly).
+        Per-fold scaling (the pipeline's ``scale`` step); ``"auto"`` takes the method's
+        default (``"none"`` for the histogram and MDMO features the thesis fed to the SVM
+        directly).
     metric : {"macro_f1", "accuracy", "uar"}
         Selection score of the search.
     seed : int
         Seed of random classifiers (recorded in the results).
     progress, cache, n_jobs, client
         Progress bars, feature cache, local parallelism and a Dask client.
-    features : (X, names), optional
-        Precomputed features in corpus order (skips :func:`compute_features`). With
+    features : (sample, feature) DataArray or (X, names), optional
+        Precomputed features in corpus order (skips :func:`compute_features`, whose
+        output is accepted as it is). With
         ``method=None`` they are evaluated as external features (no method, no fold
         stage); with a method name, its fold stage and default preprocessing apply.
     feature_source : None, "method", str or mapping
@@ -664,16 +847,22 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
     >>> sorted(res.scores())[:2]
     ['accuracy', 'macro_f1']
     """
-    from ..methods import fold_stage, get_method, method_params
+    from sklearn.pipeline import Pipeline
+
+    from ..methods import get_method, make_pipeline, own_classifier
 
     t0 = time.perf_counter()
     corpus = _resolve_corpus(corpus)
     external = method is None
+    user_pipe = isinstance(method, Pipeline)
     if external and features is None:
-        raise ValueError("method=None evaluates features made elsewhere: pass features=(X, names)")
-    if external and params:
-        raise ValueError(f"params {sorted(params)} have no meaning for external features (method=None)")
-    m = EXTERNAL_METHOD if external else get_method(method)
+        raise ValueError("method=None evaluates features made elsewhere: pass features=(X, names) or a "
+                         "(sample, feature) DataArray")
+    if (external or user_pipe) and params:
+        what = "external features (method=None)" if external else "a pipeline (set them with pipe.set_params)"
+        raise ValueError(f"params {sorted(params)} have no meaning for {what}")
+    m = EXTERNAL_METHOD if external else (None if user_pipe else get_method(method))
+    label = "pipeline" if user_pipe else m.name
     check_choice("protocol", protocol, list(PROTOCOLS))
     check_choice("search", search, SEARCHES)
     check_choice("preprocessing", preprocessing, ["auto", *PREPROCESSING])
@@ -687,43 +876,65 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
                          "method). Accepted: a corpus whose samples['label'] holds two or more classes (see "
                          "Corpus.map_classes)")
     dataset_key = _dataset_key(corpus, protocol)
-    resolved = {} if external else method_params(m, dataset=dataset_key, **dict(params or {}))
-    if m.function is None:  # the majority baseline
-        classifier, search, classifier_params = "majority", "none", None
-    elif m.classifier is not None:  # a network's input: train the network (mer_lab.deep)
-        from ..methods import own_classifier
-
-        classifier, classifier_params = own_classifier(m, classifier, classifier_params)
+    baseline = not external and not user_pipe and m.features is None
+    if user_pipe:
+        pipe = method
+        classifier, classifier_params = _classifier_spec(pipe.steps[-1][1])
+        resolved = _pipeline_params(pipe)
+        gamma_step = 0.01
+    else:
+        if baseline:  # the majority baseline
+            classifier, search, classifier_params = "majority", "none", None
+        elif not external:
+            classifier, classifier_params = own_classifier(m, classifier, classifier_params)
+        pipe = None if external else make_pipeline(
+            m, dataset=dataset_key, classifier=classifier, **dict(params or {}),
+            **{f"classifier__{k}": v for k, v in dict(classifier_params or {}).items()})
+        resolved = {} if external else _flat_params(m, pipe)
+        gamma_step = m.gamma_step
+    if preprocessing != "auto":
+        prep = preprocessing
+    elif pipe is not None:
+        prep = _scale_name(dict(pipe.steps).get("scale", "passthrough"))
+    else:
+        prep = m.preprocessing
+    stage = None
+    if pipe is not None:
+        fold = [(n, e) for n, e in fold_steps(pipe)[:-1] if not (isinstance(e, str) and e == "passthrough")]
+        unknown = [n for n, _e in fold if n not in ("stage", "scale")]
+        if unknown:
+            raise ValueError(f"the experiment layer runs a pipeline's steps after 'features' as 'stage' (a "
+                             f"transformer fitted per fold), 'scale' and 'classifier'; got {unknown}")
+        stage = dict(fold).get("stage")
     if features is None:
         if feature_source is not None:
             raise ValueError("feature_source describes precomputed features; pass it with features=(X, names)")
-        X, names = compute_features(corpus, m, params=params, cache=cache, progress=progress, n_jobs=n_jobs,
-                                    client=client, dataset=dataset_key)
-        provenance = {"source": "computed", "method": m.name, "params": resolved}
+        computed = compute_features(corpus, pipe if user_pipe else m, params=None if user_pipe else params,
+                                    cache=cache, progress=progress, n_jobs=n_jobs, client=client, dataset=dataset_key)
+        X, names = as_feature_matrix(computed)
+        provenance = {"source": "computed", "method": label, "params": resolved}
     else:
-        X, names = np.asarray(features[0], dtype=np.float64), list(features[1])
+        X, names = as_feature_matrix(features)
         if X.shape[0] != len(corpus):
             raise ValueError(f"features has {X.shape[0]} rows but the corpus holds {len(corpus)} samples")
         if feature_source is None:
             provenance = {"source": "external"}
         elif isinstance(feature_source, str) and feature_source == "method":
-            provenance = {"source": "method", "method": m.name, "params": resolved}
+            provenance = {"source": "method", "method": label, "params": resolved}
         elif isinstance(feature_source, (str, Mapping)):
             provenance = {"source": json.loads(_plain_json(feature_source))}
         else:
             raise ValueError(f"feature_source must be None, 'method', a string or a mapping, got "
                              f"{describe(feature_source)}")
-        if m.stage is not None and provenance.get("params") is None:
-            _tim, _f, stage_params = _split_params(m, resolved)
-            provenance["fold_stage"] = stage_params
+        if stage is not None and provenance.get("params") is None:
+            provenance["fold_stage"] = json.loads(_plain_json(stage.get_params(deep=False)))
     recorded = provenance.get("params") if provenance["source"] in ("computed", "method") else provenance
-    prep = m.preprocessing if preprocessing == "auto" else preprocessing
-    grid_used = _auto_grid(grid, classifier, m, X.shape[1])
+    grid_used = _auto_grid(grid, classifier, gamma_step, X.shape[1])
     s = corpus.samples
     run = run_protocol(X, s["label"].to_numpy(), groups=s["group"].to_numpy(), datasets=s["dataset"].to_numpy(),
                        uids=np.asarray(corpus.uids, dtype=object), protocol=protocol, train=train, test=test,
                        classifier=classifier, search=search, params=classifier_params, grid=grid_used,
-                       preprocessing=prep, fold_transformer=fold_stage(m, resolved), metric=metric,
+                       preprocessing=prep, fold_transformer=stage, metric=metric,
                        n_jobs=n_jobs, progress=progress, client=client, seed=seed, inner=inner, prune=prune,
                        report_thesis=report_thesis)
     by_dataset = protocol in ("megc", "cross") or corpus.samples["dataset"].nunique() > 1
@@ -734,7 +945,7 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
         chosen = json.loads(sel.iloc[0]) if sel.nunique() == 1 else "per fold (see selected)"
         parameters = _plain_json({"features": recorded, "classifier": chosen, "preprocessing": prep})
         for r in _score_rows(pred, by_dataset=by_dataset):
-            rows.append({"method": m.name, "search": mode, "parameters": parameters, **r})
+            rows.append({"method": label, "search": mode, "parameters": parameters, **r})
     first = run.predictions[run.predictions["search"] == run.predictions["search"].iloc[0]]
     for r in _baseline_rows(first, by_dataset=by_dataset):
         rows.append({"method": "baseline", "search": "counts", "parameters": "{}", **r})
@@ -744,7 +955,7 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
     table = table[["dataset", "method", "protocol", "search", "classifier", "metric", "value", "average",
                    "parameters"]]
     config = {
-        "method": m.name, "method_params": resolved if provenance["source"] in ("computed", "method") else None,
+        "method": label, "method_params": resolved if provenance["source"] in ("computed", "method") else None,
         "features": provenance, "feature_dim": int(X.shape[1]),
         "protocol": protocol, "train": train, "test": test, "classifier": classifier,
         "classifier_params": dict(classifier_params or {}), "search": search, "grid": _grid_repr(grid_used),
@@ -757,7 +968,7 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     flags = {}
-    if m.function is not None:  # the majority baseline collapses by design
+    if not baseline:  # the majority baseline collapses by design
         collapsed = _collapsed(run.predictions)
         if collapsed:
             flags["collapsed"] = collapsed
@@ -766,7 +977,7 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
         flags["edge_optima"] = edges
     notes = list(run.notes)
     for text in _flag_notes(flags):
-        warnings.warn(f"{m.name}: {text}", EvaluationWarning, stacklevel=2)
+        warnings.warn(f"{label}: {text}", EvaluationWarning, stacklevel=2)
         notes.append(text)
     return Results(table=table, predictions=run.predictions, selected=run.selected, config=config,
                    search_scores=run.search_scores, notes=notes, flags=flags)
@@ -775,13 +986,13 @@ def run_experiment(corpus, method, *, protocol: str = "loso", classifier: str = 
 # =========================================================================== Table 3
 def _method_kwargs(method: str, common: Mapping | None, kwargs: Mapping) -> dict:
     """run_experiment keywords of one method of a multi-method run (table3)."""
-    from ..methods import param_schema
+    from ..methods import param_aliases
 
     out = dict(kwargs)
     given = out.pop("params", None) or {}
     if given and all(isinstance(v, Mapping) for v in given.values()):
         given = given.get(method, {})
-    accepted = {p["name"] for p in param_schema(method)}
+    accepted = set(param_aliases(method))
     merged = {k: v for k, v in dict(common or {}).items() if k in accepted}
     merged.update(given)
     if merged:

@@ -54,6 +54,7 @@ from mer_lab.evaluation.experiment import compute_features, run_experiment
 from mer_lab.evaluation.metrics import baseline_scores, confusion_matrix, scores
 from mer_lab.evaluation.protocols import protocol_folds, run_protocol
 from mer_lab.evaluation.search import poly_grid
+from mer_lab.methods import make_pipeline
 
 viz.setup_notebook()  # BokehJS from the installed packages: plots draw without internet
 
@@ -201,7 +202,8 @@ print(f"6,400 kernels from the features: ~{6400 * (gram_s + kernel_s):.0f} s; fr
 
 # %%
 MDMO = {"engine": "farneback"}
-X_mdmo, mdmo_names = compute_features(corpus, "mdmo", params=MDMO, progress=False)
+F_mdmo = compute_features(corpus, "mdmo", params=MDMO, progress=False)  # (sample, feature), labelled
+X_mdmo = F_mdmo.values
 folds = protocol_folds("loso", y=y, groups=groups)
 G_all = X_mdmo @ X_mdmo.T
 X_mdmo.shape, len(folds)
@@ -240,6 +242,19 @@ best = json.loads(full_run.selected["params"].iloc[0])
 slow = SVC(kernel="poly", degree=best["degree"], coef0=best["coef"], gamma=best["gamma"], C=best["C"])
 brute = cross_val_predict(slow, X_mdmo, y, groups=groups, cv=LeaveOneGroupOut())
 print("same predictions:", np.array_equal(brute, full_run.predictions["predicted"].to_numpy().astype(str)))
+
+# %% [markdown]
+# The same experiment starting from the clips: a named method is a scikit-learn
+# `Pipeline` (`mer_lab.methods.make_pipeline`) whose steps run from cubes to predictions
+# (TIM and EVM when used, the feature transformer, per-fold scaling, the classifier), so
+# scikit-learn's own cross-validation takes the clips directly:
+
+# %%
+pipe = make_pipeline("mdmo", **MDMO, classifier__degree=best["degree"], classifier__coef0=best["coef"],
+                     classifier__gamma=best["gamma"], classifier__C=best["C"])
+cubes = [cube for _uid, cube in corpus.cubes()]
+from_clips = cross_val_predict(pipe, cubes, y, groups=groups, cv=LeaveOneGroupOut())
+print([step for step, _ in pipe.steps], "same predictions:", np.array_equal(from_clips, brute))
 
 # %% [markdown]
 # ## 3. Protocols: what does "unseen" mean?
@@ -290,7 +305,7 @@ c_s = composite.samples
 # to the same person, and whether it shows the same emotion.
 
 # %%
-X_hog, _ = compute_features(corpus, "hog_top", progress=False)
+X_hog = compute_features(corpus, "hog_top", progress=False).values
 
 # %%
 def nearest_neighbours(X):
@@ -341,7 +356,7 @@ def macro_f1_of(run, mode="none"):
 # %%
 rows = []
 for label, c, X in [("balanced subjects", corpus, X_hog),
-                    ("subjects with favourites", biased, compute_features(biased, "hog_top", progress=False)[0])]:
+                    ("subjects with favourites", biased, compute_features(biased, "hog_top", progress=False).values)]:
     for protocol in ("lovo", "loso"):
         run = run_protocol(X, c.labels, groups=c.groups, protocol=protocol, classifier="knn",
                            params={"n_neighbors": 1}, warn=False)
@@ -369,7 +384,7 @@ hv.Bars(protocols, kdims=["corpus", "protocol"], vdims=[hv.Dimension("macro F1",
 # linear with C = 1 to keep the comparison simple.
 
 # %%
-X_comp, _ = compute_features(composite, "biwoof", params={"engine": "farneback"}, progress=False)
+X_comp = compute_features(composite, "biwoof", params={"engine": "farneback"}, progress=False).values
 
 # %%
 cross = {}
@@ -457,7 +472,7 @@ counts, edges = np.histogram(search_f1, bins=20)
 # costs 10 times more), with the mean of the noise draws for comparison.
 
 # %%
-X_biwoof, _ = compute_features(corpus, "biwoof", params={"engine": "farneback"}, progress=False)
+X_biwoof = compute_features(corpus, "biwoof", params={"engine": "farneback"}, progress=False).values
 features = {"MDMO": (X_mdmo, "none"), "Bi-WOOF": (X_biwoof, "none"), "HOG-TOP": (X_hog, "none")}
 
 # %%

@@ -221,7 +221,7 @@ pd.DataFrame(PUBLISHED_MEGC, index=["UF1", "UAR"]).T
 # default settings.
 
 # %%
-X, _ = compute_features(corpus, "biwoof", params={"engine": "farneback"}, progress=False)
+X = compute_features(corpus, "biwoof", params={"engine": "farneback"}, progress=False).values
 y, groups = corpus.labels, corpus.groups
 runs = {clf: run_protocol(X, y, groups=groups, classifier=clf, warn=False).predictions
         for clf in ("svm_linear", "svm_rbf")}

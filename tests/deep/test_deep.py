@@ -301,9 +301,9 @@ def test_ststnet_runs_on_precomputed_flow_images(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         corpus = load_flow_images(t.root, label_map="megc2019")
-    X, _names = compute_features(corpus, "ststnet", cache=False, progress=False)
+    X = compute_features(corpus, "ststnet", cache=False, progress=False).values
     assert X.shape == (len(corpus), 3 * 28 * 28) and np.isfinite(X).all()
     strain = X.reshape(len(X), 3, 28, 28)[:, 2]
     assert strain.min() >= 0 and strain.max() <= 1.0 + 1e-6          # the images' strain channel, as given
-    X2, _ = compute_features(corpus, "off_apexnet", cache=False, progress=False)
+    X2 = compute_features(corpus, "off_apexnet", cache=False, progress=False).values
     np.testing.assert_allclose(X2.reshape(len(X), 2, 28, 28), X.reshape(len(X), 3, 28, 28)[:, :2])

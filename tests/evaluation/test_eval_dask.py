@@ -6,6 +6,7 @@ import pytest
 from mer_lab import methods as M
 from mer_lab.datasets.synthetic import make_corpus
 from mer_lab.evaluation.experiment import compute_features, run_experiment
+from mer_lab.features.base import CubeFeatures
 
 distributed = pytest.importorskip("distributed")
 
@@ -16,6 +17,14 @@ def block_means(cube, *, grid=2):
     h, w = d.shape
     return np.array([d[i * h // grid:(i + 1) * h // grid, j * w // grid:(j + 1) * w // grid].mean()
                      for i in range(grid) for j in range(grid)])
+
+
+class BlockMeans(CubeFeatures):
+    def __init__(self, *, grid=2):
+        self.grid = grid
+
+    def _extract(self, cube):
+        return block_means(cube, grid=self.grid)
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +39,13 @@ def client():
 
 
 def test_dask_run_matches_single_process(client):
-    M.register_method(M.Method(name="test_range", title="range", function=block_means, defaults={"grid": 2},
+    M.register_method(M.Method(name="test_range", title="range", features=BlockMeans, defaults={"grid": 2},
                                preprocessing="standard"), replace=True)
     try:
         corpus = make_corpus(n_subjects=4, clips_per_subject=4, size=32, fps=30,
                              classes=["happiness", "surprise"], seed=1)
-        local_X, _ = compute_features(corpus, "test_range", cache=False, progress=False)
-        dask_X, _ = compute_features(corpus, "test_range", cache=False, progress=False, client=client)
+        local_X = compute_features(corpus, "test_range", cache=False, progress=False).values
+        dask_X = compute_features(corpus, "test_range", cache=False, progress=False, client=client).values
         np.testing.assert_array_equal(local_X, dask_X)
         kw = dict(search="nested", report_thesis=True, grid="small", progress=False, cache=False,
                   features=(local_X, ["a"] * 4))
@@ -59,12 +68,12 @@ def test_two_process_workers_give_the_single_process_numbers():
     try:
         with distributed.Client(cluster, timeout="60s") as c:
             assert len(c.nthreads()) == 2
-            remote_X, _ = compute_features(corpus, "hog_top", params=params, cache=False, progress=False, client=c)
+            remote_X = compute_features(corpus, "hog_top", params=params, cache=False, progress=False, client=c).values
             kw = dict(params=params, grid="small", progress=False, cache=False)
             remote = run_experiment(corpus, "hog_top", client=c, **kw)
     finally:
         cluster.close()
-    local_X, _ = compute_features(corpus, "hog_top", params=params, cache=False, progress=False)
+    local_X = compute_features(corpus, "hog_top", params=params, cache=False, progress=False).values
     np.testing.assert_array_equal(local_X, remote_X)
     local = run_experiment(corpus, "hog_top", **kw)
     assert local.scores("nested") == remote.scores("nested")

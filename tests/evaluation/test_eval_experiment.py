@@ -7,9 +7,12 @@ import pandas as pd
 import pytest
 
 from mer_lab import methods as M
+from mer_lab._validate import check_int
+from mer_lab.features.base import CubeFeatures
 from mer_lab.cache import DiskCache
 from mer_lab.datasets.synthetic import make_corpus
-from mer_lab.evaluation.experiment import PUBLISHED, Results, compute_features, run_experiment, table3
+from mer_lab.evaluation.experiment import (PUBLISHED, Results, as_feature_matrix, compute_features, run_experiment,
+                                           table3)
 from mer_lab.evaluation.metrics import baseline_scores, macro_f1
 
 CALLS = {"n": 0}
@@ -25,10 +28,23 @@ def motion_energy(cube, *, grid=2):
                      for i in range(grid) for j in range(grid)])
 
 
+class MotionEnergy(CubeFeatures):
+    """:func:`motion_energy` as a feature transformer over cubes."""
+
+    def __init__(self, *, grid=2):
+        self.grid = grid
+
+    def _check_params(self):
+        check_int("grid", self.grid, low=1, high=8)
+
+    def _extract(self, cube):
+        return motion_energy(cube, grid=self.grid)
+
+
 @pytest.fixture(scope="module")
 def toy_method():
-    m = M.Method(name="test_motion", title="motion energy", function=motion_energy, defaults={"grid": 2},
-                 schema=(M.Param("grid", "int", 2, low=1, high=8),), preprocessing="standard")
+    m = M.Method(name="test_motion", title="motion energy", features=MotionEnergy, defaults={"grid": 2},
+                 preprocessing="standard")
     M.register_method(m, replace=True)
     yield m
     M.unregister_method("test_motion")
@@ -43,17 +59,17 @@ def corpus():
 def test_features_are_cached_per_sample(tmp_path, corpus, toy_method):
     cache = DiskCache(tmp_path)
     CALLS["n"] = 0
-    X1, names = compute_features(corpus, "test_motion", cache=cache, progress=False)
+    X1, names = as_feature_matrix(compute_features(corpus, "test_motion", cache=cache, progress=False))
     assert X1.shape == (len(corpus), 4) and CALLS["n"] == len(corpus)
     assert names == [f"test_motion_{i}" for i in range(4)]
-    X2, _ = compute_features(corpus, "test_motion", cache=cache, progress=False)
+    X2 = compute_features(corpus, "test_motion", cache=cache, progress=False).values
     assert CALLS["n"] == len(corpus)                         # second run: all from the cache
     np.testing.assert_array_equal(X1, X2)
-    X3, _ = compute_features(corpus, "test_motion", params={"grid": 3}, cache=cache, progress=False)
+    X3 = compute_features(corpus, "test_motion", params={"grid": 3}, cache=cache, progress=False).values
     assert X3.shape[1] == 9 and CALLS["n"] == 2 * len(corpus)    # other parameters: recomputed
     other = make_corpus(n_subjects=4, clips_per_subject=5, size=32, fps=30, classes=["happiness", "surprise"],
                         seed=4)
-    X4, _ = compute_features(other, "test_motion", cache=cache, progress=False)
+    X4 = compute_features(other, "test_motion", cache=cache, progress=False).values
     assert CALLS["n"] == 3 * len(corpus)                     # same sample names, another corpus: recomputed
     assert not np.array_equal(X1, X4)
     compute_features(corpus, "test_motion", cache=False, progress=False)
@@ -61,8 +77,8 @@ def test_features_are_cached_per_sample(tmp_path, corpus, toy_method):
 
 
 def test_parallel_features_equal_serial(tmp_path, corpus, toy_method):
-    a, _ = compute_features(corpus, "test_motion", cache=False, progress=False)
-    b, _ = compute_features(corpus, "test_motion", cache=DiskCache(tmp_path), progress=False, n_jobs=2)
+    a = compute_features(corpus, "test_motion", cache=False, progress=False).values
+    b = compute_features(corpus, "test_motion", cache=DiskCache(tmp_path), progress=False, n_jobs=2).values
     np.testing.assert_array_equal(a, b)
 
 
@@ -70,11 +86,11 @@ def test_process_workers_give_the_serial_features(tmp_path):
     small = make_corpus(n_subjects=3, clips_per_subject=3, size=32, fps=30, classes=["happiness", "surprise"],
                         seed=5)
     kw = dict(params={"blocks": (2, 2, 1)}, progress=False)
-    serial, _ = compute_features(small, "hog_top", cache=False, **kw)
+    serial = compute_features(small, "hog_top", cache=False, **kw).values
     cache = DiskCache(tmp_path)
-    first, _ = compute_features(small, "hog_top", cache=cache, n_jobs=2, backend="processes", **kw)
+    first = compute_features(small, "hog_top", cache=cache, n_jobs=2, backend="processes", **kw).values
     np.testing.assert_array_equal(serial, first)
-    again, _ = compute_features(small, "hog_top", cache=cache, n_jobs=2, backend="processes", **kw)
+    again = compute_features(small, "hog_top", cache=cache, n_jobs=2, backend="processes", **kw).values
     np.testing.assert_array_equal(serial, again)
     with pytest.raises(ValueError, match="backend"):
         compute_features(small, "hog_top", cache=False, n_jobs=2, backend="mpi", **kw)
@@ -123,7 +139,7 @@ def test_results_files_round_trip(tmp_path, corpus, toy_method):
 
 
 def test_precomputed_features_and_fixed_parameters(corpus, toy_method):
-    X, names = compute_features(corpus, "test_motion", cache=False, progress=False)
+    X, names = as_feature_matrix(compute_features(corpus, "test_motion", cache=False, progress=False))
     res = run_experiment(corpus, "test_motion", features=(X, names), classifier="knn", search="none",
                          classifier_params={"n_neighbors": 1}, progress=False)
     assert res.config["classifier_params"] == {"n_neighbors": 1}
@@ -134,7 +150,7 @@ def test_precomputed_features_and_fixed_parameters(corpus, toy_method):
 
 
 def test_external_features_are_recorded_as_external(corpus, toy_method):
-    X, names = compute_features(corpus, "test_motion", cache=False, progress=False)
+    X, names = as_feature_matrix(compute_features(corpus, "test_motion", cache=False, progress=False))
     kw = dict(classifier="knn", search="none", classifier_params={"n_neighbors": 1}, progress=False,
               preprocessing="standard")
     res = run_experiment(corpus, None, features=(X, names), **kw)
@@ -151,7 +167,7 @@ def test_external_features_are_recorded_as_external(corpus, toy_method):
         run_experiment(corpus, None, features=(X, names), params={"tim": 5}, progress=False)
 
 def test_precomputed_features_record_their_provenance_not_unused_method_parameters(corpus, toy_method):
-    X, names = compute_features(corpus, "test_motion", cache=False, progress=False)
+    X, names = as_feature_matrix(compute_features(corpus, "test_motion", cache=False, progress=False))
     kw = dict(classifier="knn", search="none", classifier_params={"n_neighbors": 1}, progress=False)
     computed = run_experiment(corpus, "test_motion", cache=False, **kw)
     assert computed.config["features"] == {"source": "computed", "method": "test_motion",
@@ -242,3 +258,49 @@ def test_table3_reports_thesis_mode_beside_nested(corpus, toy_method):
     assert tab[("f1", "casme2", "mer_lab")]["test_motion"] == pytest.approx(res.scores("nested")["macro_f1"])
     assert tab[("f1", "casme2", "mer_lab_thesis_mode")]["test_motion"] == pytest.approx(
         res.scores("thesis")["macro_f1"])
+
+
+@pytest.mark.parametrize("method, params", [("hog_top", {"blocks": (2, 2, 1)}), ("hoof", {"blocks": (2, 2)})])
+def test_run_experiment_runs_the_methods_pipeline(corpus, method, params):
+    """Same predictions as scikit-learn's cross_val_predict on make_pipeline (LOSO, fixed classifier)."""
+    from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
+
+    res = run_experiment(corpus, method, params=params, classifier="svm_linear", classifier_params={"C": 0.5},
+                         search="none", progress=False, cache=False)
+    pipe = M.make_pipeline(method, classifier="svm_linear", classifier__C=0.5, **params)
+    cubes = [cube for _uid, cube in corpus.cubes()]
+    expected = cross_val_predict(pipe, cubes, corpus.labels, groups=corpus.groups, cv=LeaveOneGroupOut())
+    got = res.predictions.set_index("uid").loc[corpus.uids, "predicted"].to_numpy()
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_run_experiment_takes_a_users_pipeline(tmp_path, corpus, toy_method):
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = Pipeline([("features", MotionEnergy(grid=3)), ("scale", StandardScaler()),
+                     ("classifier", KNeighborsClassifier(n_neighbors=1))])
+    res = run_experiment(corpus, pipe, search="none", progress=False, cache=DiskCache(tmp_path))
+    named = run_experiment(corpus, "test_motion", params={"grid": 3}, classifier="knn",
+                           classifier_params={"n_neighbors": 1}, search="none", progress=False, cache=False)
+    assert res.config["method"] == "pipeline" and res.config["classifier"] == "knn"
+    assert res.config["classifier_params"] == {"n_neighbors": 1} and res.config["preprocessing"] == "standard"
+    assert res.config["method_params"]["features__grid"] == 3
+    np.testing.assert_array_equal(res.predictions["predicted"], named.predictions["predicted"])
+    with pytest.raises(ValueError, match="step named 'features'"):
+        run_experiment(corpus, Pipeline([("f", MotionEnergy()), ("classifier", KNeighborsClassifier())]),
+                       search="none", progress=False, cache=False)
+
+
+def test_compute_features_is_a_labelled_dataarray(corpus, toy_method):
+    F = compute_features(corpus, "test_motion", params={"grid": 3}, cache=False, progress=False)
+    assert F.dims == ("sample", "feature") and F.shape == (len(corpus), 9) and F.dtype == np.float64
+    assert list(F["sample"].values) == corpus.uids
+    s = corpus.samples
+    for coord in ("dataset", "subject", "group", "emotion", "label", "onset", "apex", "offset"):
+        np.testing.assert_array_equal(F[coord].values, s[coord].to_numpy().astype(F[coord].dtype), err_msg=coord)
+    np.testing.assert_array_equal(F["clip"].values, s["sample"].astype(str).to_numpy())
+    first = corpus.cube(corpus.uids[0])
+    np.testing.assert_allclose(F.sel(sample=corpus.uids[0]).values, motion_energy(first, grid=3))
+    assert F.attrs["method"] == "test_motion" and "MotionEnergy" in F.attrs["steps"]

@@ -139,15 +139,17 @@ def test_block_hoof_is_the_default_with_one_histogram_per_block():
 
 
 def test_registry_hoof_defaults_to_5x5_blocks():
-    from mer_lab.methods import extract, feature_names, method_params
+    from mer_lab.methods import make_pipeline
 
-    assert method_params("hoof")["blocks"] == (5, 5)
+    pipe = make_pipeline("hoof")
+    assert pipe.get_params()["features__blocks"] == (5, 5)
     flow = as_da(uniform_flow(1.0, 0.5, shape=(20, 20)))
-    assert extract(flow, "hoof").shape == (200,)
-    assert extract(flow, "hoof", method_params("hoof", blocks=(1, 1))).shape == (8,)
-    assert len(feature_names("hoof")) == 200
+    features = pipe.named_steps["features"]
+    assert features.fit_transform([flow]).shape == (1, 200)
+    assert len(features.get_feature_names_out()) == 200
+    assert make_pipeline("hoof", blocks=(1, 1)).named_steps["features"].fit_transform([flow]).shape == (1, 8)
     with pytest.raises(ValueError, match="blocks"):
-        method_params("hoof", blocks=(0, 5))
+        make_pipeline("hoof", blocks=(0, 5)).named_steps["features"].fit_transform([flow])
 
 
 def test_align_removes_head_translation():
