@@ -37,7 +37,8 @@ curves over time (:func:`mer_lab.features.apex.flow_magnitude_curve`, the spotte
 flow fields and sequences are :class:`xarray.DataArray`; code volumes for figures
 (:func:`mer_lab.features.lbp.lbp_top_codes`) are dicts of arrays.
 ``tests/features/test_return_types.py`` checks the rule for every function above.
-One per-clip function does not follow it: ``mdmo.mdmo_frames``, the per-frame MDMO that
-Sparse MDMO's fitted stage reads, returns a DataArray ``(time, roi, quantity)``, which
-:func:`mer_lab.methods.extract` flattens.
+``mdmo.mdmo_frames`` is per-frame, not per-clip: one MDMO row per frame, the input that
+Sparse MDMO's fitted stage codes, returned as a DataArray ``(time, roi, quantity)``;
+its transformer (:class:`mer_lab.features.steps.MDMOFrames`) flattens it into one row
+per clip.
 """

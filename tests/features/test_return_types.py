@@ -58,8 +58,6 @@ CASES = [
     ("fdm", lambda c: fdm.fdm(c, blocks=(2, 2), segments=2, **FLOW),
      lambda: fdm.fdm_names(blocks=(2, 2), n_segments=2)),
     ("mdmo", lambda c: mdmo.mdmo(c, landmarks=LM, **FLOW), lambda: mdmo.mdmo_names()),
-    pytest.param("mdmo_frames", lambda c: mdmo.mdmo_frames(c, landmarks=LM, **FLOW), lambda: mdmo.mdmo_names(),
-                 marks=pytest.mark.xfail(strict=True, reason="mdmo belongs to the flow split")),
 ]
 
 
@@ -71,7 +69,7 @@ def _check_rule(v, names):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
-@pytest.mark.parametrize("name, feature, names", CASES, ids=[c.values[0] if hasattr(c, "marks") else c[0] for c in CASES])
+@pytest.mark.parametrize("name, feature, names", CASES, ids=[c[0] for c in CASES])
 def test_per_clip_feature_functions_return_1d_float64_arrays(name, feature, names, dtype):
     _check_rule(feature(_cube(dtype)), names())
 
@@ -133,3 +131,18 @@ def test_transformers_give_their_function_s_rows_and_names(est, function, names)
     for row, c in zip(Z, cubes):
         np.testing.assert_array_equal(row, function(c))
     assert est.get_feature_names_out().tolist() == names()
+
+
+def test_per_frame_mdmo_is_a_labelled_frame_sequence():
+    """mdmo_frames is not a clip vector but one MDMO row per frame (what Sparse MDMO's
+    fitted stage codes): a (time, roi, quantity) DataArray, float64, whose flattened rows
+    are the MDMOFrames transformer's output."""
+    from mer_lab.features.steps import MDMOFrames
+
+    cube = _cube(np.uint8)
+    frames = mdmo.mdmo_frames(cube, landmarks=LM, **FLOW)
+    assert isinstance(frames, xr.DataArray) and frames.dims == ("time", "roi", "quantity")
+    assert frames.dtype == np.float64 and np.isfinite(frames.values).all()
+    assert frames.sizes["roi"] == 36
+    row = MDMOFrames(landmarks=LM, engine="farneback", n_frames=None).fit_transform([cube])
+    np.testing.assert_array_equal(row[0], frames.values.ravel())
