@@ -350,7 +350,7 @@ def _chunk_worker(model, X, y, n_classes, members, folds, fit_rows, sel_rows, me
                             for k in ("loss", "selection") + (("test_accuracy",) if args["record_test"] else ())},
                    test_proba=[None] * len(folds) if args["record_test"] else None, states=[None] * len(folds))
     with threads(n_threads):
-        _train_chunk(model, torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(y), n_classes, members,
+        _train_chunk(model, torch.from_numpy(np.array(X)), torch.from_numpy(np.array(y)), n_classes, members,
                      folds, fit_rows, sel_rows, rngs, n_steps, batch_size=batch_size, out=part, tick=None, **args)
     return members, part
 
