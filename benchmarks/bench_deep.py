@@ -235,7 +235,7 @@ def inflation(args):
     print(f"   inflation of test-fold selection over the recipe: UF1 +{leaky[0] - honest[0]:.4f}, "
           f"UAR +{leaky[1] - honest[1]:.4f}")
     print(f"   {time.perf_counter() - w0:.0f} s wall, {time.process_time() - c0 + _children_cpu() - k0:.0f} s CPU "
-          f"(two runs a seed); {load()}")
+          f"({1 if args.no_inner else 2} training run(s) a seed); {load()}")
 
 
 def transfer(args):
