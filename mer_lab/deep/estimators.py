@@ -7,10 +7,11 @@ size, size)`` or flattened (``(n, features)``, as the registered methods ``ststn
 deterministic on the CPU for a given number of threads (``n_threads``); the input
 standardisation is fitted on the training rows only.
 
-:meth:`DeepClassifier.fit_predict_folds` trains every fold of a protocol together
+:meth:`DeepClassifier.fit_predict_folds` trains every fold of a protocol in one call
 (:func:`mer_lab.deep.training.fit_folds`); the protocols of
 :mod:`mer_lab.evaluation` use it whenever the classifier has it, so
-``run_experiment(corpus, "ststnet")`` trains its 68 LOSO folds in one pass.
+``run_experiment(corpus, "ststnet")`` trains its 68 LOSO folds in one call (``fold_batch`` of them
+stacked in one model, ``n_jobs`` worker processes).
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def fit_predict_folds(self, X, y, folds, *, groups=None, return_fit: bool = False):
-        """Train one network per fold, all folds together, and predict each fold's test rows.
+        """Train one network per fold, in one call, and predict each fold's test rows.
 
         Parameters
         ----------
