@@ -7,10 +7,11 @@ size, size)`` or flattened (``(n, features)``, as the registered methods ``ststn
 deterministic on the CPU for a given number of threads (``n_threads``); the input
 standardisation is fitted on the training rows only.
 
-:meth:`DeepClassifier.fit_predict_folds` trains every fold of a protocol together
+:meth:`DeepClassifier.fit_predict_folds` trains every fold of a protocol in one call
 (:func:`mer_lab.deep.training.fit_folds`); the protocols of
 :mod:`mer_lab.evaluation` use it whenever the classifier has it, so
-``run_experiment(corpus, "ststnet")`` trains its 68 LOSO folds in one pass.
+``run_experiment(corpus, "ststnet")`` trains its 68 LOSO folds in one call (``fold_batch`` of them
+stacked in one model, ``n_jobs`` worker processes).
 """
 
 from __future__ import annotations
@@ -55,21 +56,28 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
     val_fraction : float
         Share of training subjects held out by ``select="inner"``.
     fold_batch : int, optional
-        Folds trained together by :meth:`fit_predict_folds` (default all).
+        Folds stacked into one model by :meth:`fit_predict_folds` (default the recipe's:
+        1 for STSTNet, all for the others).
     random_state : int
         Seed of the initial weights and of the mini-batch order.
     n_threads : int, optional
         torch intra-op threads while training and predicting (default: torch's setting).
-    progress : bool
-        A progress bar over epochs.
+    progress : bool or callable
+        ``True``: a progress bar over epochs. A callable is called as
+        ``progress(done, total)`` after each training epoch (``total`` = epochs x stacked
+        models of the run; with ``n_jobs`` > 1, ``epochs`` at a time as each stacked model
+        finishes), e.g. to drive a dashboard's progress indicator.
+    n_jobs : int, optional
+        Worker processes for :meth:`fit_predict_folds` (each with ``n_threads`` threads,
+        default 1); ``None``: train in this process. Same results either way.
     init_state : dict, optional
         A ``folds=1`` state dict to start from (see :mod:`mer_lab.deep.transfer`).
     """
 
     def __init__(self, model: str = "ststnet", *, size: int = 28, channels=None, epochs=None, lr=None,
                  batch_size=None, weight_decay=None, select: str = "recipe", val_fraction: float = 0.2,
-                 fold_batch=None, random_state: int = 0, n_threads=None, progress: bool = False,
-                 init_state=None):
+                 fold_batch=None, random_state: int = 0, n_threads=None, progress=False,
+                 init_state=None, n_jobs=None):
         self.model = model
         self.size = size
         self.channels = channels
@@ -84,6 +92,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         self.n_threads = n_threads
         self.progress = progress
         self.init_state = init_state
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ input
     def _check_params(self):
@@ -171,7 +180,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def fit_predict_folds(self, X, y, folds, *, groups=None, return_fit: bool = False):
-        """Train one network per fold, all folds together, and predict each fold's test rows.
+        """Train one network per fold, in one call, and predict each fold's test rows.
 
         Parameters
         ----------
@@ -206,7 +215,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         if trainable:
             args = self._train_args()
             res = fit_folds(self.model, X, codes, [folds[i] for i in trainable], n_classes=classes.size,
-                            groups=groups, fold_batch=self.fold_batch, **args)
+                            groups=groups, fold_batch=self.fold_batch, n_jobs=self.n_jobs, **args)
             for k, i in enumerate(trainable):
                 preds[i] = classes[res.proba[k].argmax(axis=1)] if len(folds[i][1]) else preds[i][:0]
         self.classes_ = classes

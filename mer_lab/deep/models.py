@@ -2,7 +2,7 @@
 
 Every model here holds ``folds`` independent copies of one network in a single module,
 so that the folds of a cross-validation (68 held-out subjects on the MEGC composite)
-train together in one pass: convolutions are grouped by fold (``groups=folds``), batch
+can train together in one pass: convolutions are grouped by fold (``groups=folds``), batch
 normalisation has one set of statistics per fold and channel, fully connected layers
 are batched matrix products with one weight matrix per fold. No tensor ever mixes two
 folds, and ``folds=1`` is the ordinary network. Every fold starts from the same

@@ -86,9 +86,9 @@ def transfer_experiment(source, target, *, model: str = "ststnet", epochs: int =
     truth = np.concatenate([np.asarray(yt)[te] for _tr, te in folds])
     rows = []
     for seed in seeds:
-        common = dict(size=size, batch_size=batch_size, n_threads=n_threads, random_state=seed)
+        common = dict(size=size, batch_size=batch_size, n_threads=n_threads, random_state=seed, lr=lr)
         src = pretrain(Xs, ys, model=model, epochs=pretrain_epochs, **common)
-        arms = {"scratch": DeepClassifier(model, epochs=epochs, lr=lr, **common),
+        arms = {"scratch": DeepClassifier(model, epochs=epochs, **common),
                 "fine-tuned": fine_tune(src, epochs=epochs, lr=lr, batch_size=batch_size)}
         for arm, clf in arms.items():
             pred = np.concatenate(clf.fit_predict_folds(Xt, yt, folds, groups=gt))

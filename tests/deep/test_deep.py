@@ -85,12 +85,75 @@ def test_fold_batched_training_equals_fold_by_fold():
     X, y, g = _maps()
     folds = _loso(g)
     kw = dict(epochs=15, lr=5e-3, batch_size=8, seed=3, n_threads=1, model_kwargs={"size": SIZE})
-    together = fit_folds("ststnet", X, y, folds, **kw)
+    together = fit_folds("ststnet", X, y, folds, fold_batch=len(folds), **kw)
     for i, fold in enumerate(folds):
         # a fold's mini-batch stream is seeded by (seed, fold number)
         alone = fit_folds("ststnet", X, y, [fold], fold_ids=[i], **kw)
         np.testing.assert_allclose(alone.proba[0], together.proba[i], atol=1e-4)
         assert np.array_equal(alone.proba[0].argmax(1), together.proba[i].argmax(1))
+
+
+def test_worker_processes_give_the_same_networks_and_report_progress():
+    """n_jobs=2 trains the stacked models in two processes: same probabilities, states and
+    histories as in one process; a progress callable sees every epoch of every model."""
+    X, y, g = _maps()
+    folds = _loso(g)
+    kw = dict(epochs=4, lr=5e-3, batch_size=8, seed=1, n_threads=1, fold_batch=2, record_test=True,
+              model_kwargs={"size": SIZE})
+    calls = []
+    here = fit_folds("ststnet", X, y, folds, progress=lambda d, t: calls.append((d, t)), **kw)
+    assert calls == [(k, 12) for k in range(1, 13)]            # 4 epochs x 3 stacked models
+    calls.clear()
+    there = fit_folds("ststnet", X, y, folds, n_jobs=2, progress=lambda d, t: calls.append((d, t)), **kw)
+    assert calls == [(4, 12), (8, 12), (12, 12)]
+    for i in range(len(folds)):
+        np.testing.assert_array_equal(here.proba[i], there.proba[i])
+        for k, v in here.states[i].items():
+            assert torch.equal(v, there.states[i][k]), k
+    for k in here.history:
+        np.testing.assert_array_equal(here.history[k], there.history[k])
+    with pytest.raises(ValueError, match="progress"):
+        fit_folds("ststnet", X, y, folds, progress="yes", **kw)
+    with pytest.raises(ValueError, match="n_jobs"):
+        fit_folds("ststnet", X, y, folds, n_jobs=0, **kw)
+
+
+def test_classifier_calls_its_progress_callable_per_epoch():
+    X, y, _g = _maps(n_subjects=2)
+    calls = []
+    DeepClassifier("ststnet", size=SIZE, epochs=3, n_threads=1,
+                   progress=lambda done, total: calls.append((done, total))).fit(X, y)
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_a_batch_larger_than_the_training_rows_is_the_whole_set_once_per_step():
+    """batch_size above a fold's training rows: each step sees every row exactly once
+    (no row repeated within a mini-batch), as a data loader's single short batch would."""
+    from mer_lab.deep import training as T
+
+    X, y, g = _maps(n_subjects=3, per=6)                      # 18 rows, 12 per LOSO training set
+    seen = []
+    real = T._Stream.take
+
+    def spy(self, n):
+        out = real(self, n)
+        seen.append(out.copy())
+        return out
+
+    T._Stream.take = spy
+    try:
+        fit_folds("ststnet", X, y, _loso(g), epochs=2, batch_size=256, n_threads=1, model_kwargs={"size": SIZE})
+    finally:
+        T._Stream.take = real
+    assert len(seen) == 6 and all(b.shape == (12,) and np.unique(b).size == 12 for b in seen)
+
+
+def test_ststnet_recipe_is_its_authors():
+    """Adam, lr 5e-5, batch 256, 500 epochs (Liong et al. 2019, the authors' code)."""
+    from mer_lab.deep.training import RECIPES
+
+    r = RECIPES["ststnet"]
+    assert (r.epochs, r.lr, r.batch_size, r.weight_decay) == (500, 5e-5, 256, 0.0)
 
 
 @pytest.mark.parametrize("select", ["recipe", "inner"])
@@ -253,7 +316,7 @@ def test_registered_methods_train_their_network_under_loso():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = run_experiment(corpus, "ststnet", params={"engine": "farneback", "size": 16},
-                             classifier_params={"epochs": 25, "batch_size": 16, "n_threads": 1, "size": 16},
+                             classifier_params={"epochs": 25, "lr": 5e-3, "batch_size": 16, "n_threads": 1, "size": 16},
                              progress=False, cache=False)
     assert res.config["classifier"] == "ststnet" and res.config["search_stats"]["fold_batched"] == 1
     s, b = res.scores(), res.baseline()
