@@ -12,8 +12,9 @@ How the polynomial grid is made fast
 * The Gram matrix :math:`G = Z Z^T` of the (fold-scaled) features is computed once per
   training set; every kernel of the grid is then an elementwise function of it,
   :math:`(\\gamma G + coef)^{degree}`, evaluated with the same sequence of
-  multiplications libsvm uses, and given to libsvm as a precomputed kernel (the same
-  library :class:`sklearn.svm.SVC` calls, with its default settings).
+  multiplications libsvm uses, and fitted with ``SVC(kernel="precomputed")`` (public
+  scikit-learn, its default settings). Its predictions take the test rows' kernel against
+  every training row: the public ``predict`` accepts nothing narrower.
 * Identical training sets are fitted once: in nested LOSO the inner fold "train without
   subjects j and k" occurs twice (outer k, inner j and outer j, inner k).
 * The libsvm fits dominate the cost (a 430-sample fit takes about 4 ms, its kernel
@@ -62,9 +63,6 @@ __all__ = ["PREPROCESSING", "make_preprocessor", "poly_grid_predictions", "estim
 
 PREPROCESSING = ("standard", "minmax", "l2", "none")
 
-# libsvm defaults used by sklearn's SVC
-_TOL = 1e-3
-_CACHE_MB = 200.0
 # Safety margins of the C-collapse bound (float32 kernel cache, rounding of the gradient).
 _BOUND_SAFETY = 1.5
 _FLOAT32_EPS = 2.0 ** -24
@@ -113,52 +111,31 @@ def _transform(prep, X_train, y_train, X_test):
     return np.asarray(Z_train, dtype=np.float64), np.asarray(Z_test, dtype=np.float64)
 
 
-# =========================================================================== libsvm access
-def _libsvm():
-    try:
-        from sklearn.svm import _libsvm as lib
+# =========================================================================== SVC on Gram matrices
+class _GramSVC:
+    """``SVC(kernel="precomputed")`` with scikit-learn's defaults, fitted on one training set's
+    kernel matrices, one value of C at a time.
 
-        lib.set_verbosity_wrap(0)
-        return lib
-    except Exception:  # pragma: no cover - a future scikit-learn without the module
-        return None
-
-
-class _PrecomputedSVM:
-    """Fit/predict a C-SVC on a precomputed kernel exactly as ``SVC(kernel="precomputed")``.
-
-    Calls libsvm through scikit-learn's low-level binding with SVC's default arguments
-    (saving the estimator's validation overhead); falls back to ``SVC`` itself when the
-    binding is unavailable.
+    The kernel given to libsvm is the training rows' kernel and the test rows' kernel against
+    every training row, as scikit-learn's public API asks; each fit then runs the same libsvm
+    calls as ``SVC(kernel="poly")`` on the features. The input checks that cannot fail here
+    (finite values: the kernels come from finite features; parameter types: fixed here) are
+    skipped through :func:`sklearn.config_context`.
     """
 
-    def __init__(self, n_classes: int):
-        self.lib = _libsvm()
-        self.class_weight = np.ones(n_classes, dtype=np.float64)
-        self.empty = np.empty(0, dtype=np.float64)
+    def __init__(self, y_train: np.ndarray):
+        self.y = np.asarray(y_train)
 
-    def fit_predict(self, K_train, y_train_f, C, K_test) -> np.ndarray:
-        if self.lib is not None:
-            try:
-                sup, sv, nsv, dual, intercept, pa, pb, _status, _it = self.lib.fit(
-                    K_train, y_train_f, svm_type=0, kernel="precomputed", C=float(C), tol=_TOL,
-                    cache_size=_CACHE_MB, class_weight=self.class_weight, sample_weight=self.empty,
-                    shrinking=1, probability=0, degree=3, gamma=0.0, coef0=0.0, nu=0.5, epsilon=0.0,
-                    max_iter=-1, random_seed=0)
-                if len(K_test) == 0:
-                    return np.empty(0, dtype=np.int64)
-                pred = self.lib.predict(K_test, sup, sv, nsv, dual, intercept, pa, pb, svm_type=0,
-                                        kernel="precomputed", degree=3, gamma=0.0, coef0=0.0,
-                                        cache_size=_CACHE_MB)
-                return pred.astype(np.int64)
-            except TypeError:  # pragma: no cover - binding signature changed
-                self.lib = None
+    def fit_predict(self, K_train: np.ndarray, C: float, K_test: np.ndarray) -> np.ndarray:
+        """Labels (those of ``y_train``) predicted for the rows of ``K_test``."""
+        import sklearn
         from sklearn.svm import SVC
 
-        model = SVC(kernel="precomputed", C=float(C)).fit(K_train, y_train_f.astype(np.int64))
-        if len(K_test) == 0:
-            return np.empty(0, dtype=np.int64)
-        return model.predict(K_test).astype(np.int64)
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            model = SVC(kernel="precomputed", C=float(C)).fit(K_train, self.y)
+            if len(K_test) == 0:
+                return np.empty(0, dtype=self.y.dtype)
+            return model.predict(K_test)
 
 
 def _powi_chain(B: np.ndarray, degrees: Sequence[int]) -> dict[int, np.ndarray]:
@@ -220,9 +197,7 @@ def _poly_task(X, y_codes, train, test, grid: PolyGrid, preprocessing, fold_tran
         out[:] = present[0]
         stats["single_class"] = 1
         return out, stats
-    # Encode the training labels as libsvm sees them from SVC: 0..k-1 over the classes present.
-    local = np.searchsorted(present, y_tr).astype(np.float64)
-    svm = _PrecomputedSVM(present.size)
+    svm = _GramSVC(y_tr)
     G_tr = Z_tr @ Z_tr.T
     G_te = Z_te @ Z_tr.T
     l_pair = _pair_size(np.searchsorted(present, y_tr))
@@ -255,9 +230,8 @@ def _poly_task(X, y_codes, train, test, grid: PolyGrid, preprocessing, fold_tran
                         out[base + iC] = shared
                         stats["reused"] += 1
                         continue
-                    pred = svm.fit_predict(K_tr, local, C, K_te)
+                    out[base + iC] = svm.fit_predict(K_tr, C, K_te)
                     stats["fits"] += 1
-                    out[base + iC] = present[pred]
                     if C > threshold:
                         shared = out[base + iC]
     return out, stats
@@ -449,22 +423,21 @@ def estimator_grid_predictions(X, y_codes, requests, *, classifier: str, setting
 
 
 def _fit_seconds(X, y_codes, train, preprocessing, fold_transformer, grid: PolyGrid, repeats: int = 3) -> float:
-    """CPU seconds of one libsvm fit on a training set of this size (timed on a few settings)."""
+    """CPU seconds of one SVM fit on a training set of this size (timed on a few settings)."""
     import time
 
     prep = make_preprocessor(preprocessing, fold_transformer)
     Z, _ = _transform(prep, X[train], y_codes[train], X[train[:1]])
-    present, local = np.unique(y_codes[train], return_inverse=True)
-    if present.size < 2:
+    if np.unique(y_codes[train]).size < 2:
         return 0.0
     G = Z @ Z.T
-    svm = _PrecomputedSVM(present.size)
+    svm = _GramSVC(y_codes[train])
     picks = [(grid.degrees[i % len(grid.degrees)], grid.coefs[-1], grid.gammas[len(grid.gammas) // 2],
               grid.Cs[i % len(grid.Cs)]) for i in range(repeats)]
     t0 = time.process_time()
     for d, c, g, C in picks:
         K = _powi_chain(g * G + c, [d])[d]
-        svm.fit_predict(K, local.astype(np.float64), C, K[:1])
+        svm.fit_predict(K, C, K[:1])
     return (time.process_time() - t0) / repeats
 
 
