@@ -72,6 +72,43 @@ def test_fast_grid_equals_brute_force_svc(preprocessing):
         assert stats["reused"] > 0          # the exact C shortcut was exercised and agreed
 
 
+def test_fast_grid_equals_brute_force_when_a_training_set_lacks_a_class():
+    """A class held by one subject only is absent from that subject's LOSO training set: the fits
+    then see three of the four classes and must still predict the original labels, as SVC does."""
+    X, y, groups = data(16, n_subjects=6, per=8, k=3)
+    y = y.copy()
+    y[groups == "s2"] = "others"                # the fourth class lives in subject s2 only
+    folds = loso(y, groups)
+    classes, codes = np.unique(y, return_inverse=True)
+    preds, _ = S.poly_grid_predictions(X, codes, [(tr, te) for _n, tr, te in folds], grid=SMALL)
+    fast = np.empty((SMALL.n_settings, len(y)), dtype=object)
+    for (_n, _tr, te), P in zip(folds, preds):
+        fast[:, te] = classes[P]
+    ref = brute_force(X, y, folds, SMALL, "standard")
+    assert (fast == ref).all()
+    assert "others" not in set(fast[:, groups == "s2"].ravel())   # never predicted where it was not learnt
+
+
+def test_search_package_uses_public_scikit_learn_only():
+    """No module of the search imports a private scikit-learn module or name (such as ``sklearn.svm._libsvm``)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(S.__file__).parent
+    private = []
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sklearn"):
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name.startswith("sklearn")]
+            else:
+                continue
+            private += [f"{path.name}: {n}" for n in names if any(part.startswith("_") for part in n.split("."))]
+    assert len(list(package.glob("*.py"))) >= 4
+    assert not private, private
+
+
 def test_thesis_selection_equals_brute_force_best_setting():
     X, y, groups = data(2)
     folds = loso(y, groups)
