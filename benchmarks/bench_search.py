@@ -11,6 +11,7 @@ shortcut answered, and an estimate of the same search done naively with
     python benchmarks/bench_search.py --features mdmo # MDMO-like raw features, no scaling
     python benchmarks/bench_search.py --nested        # also nested LOSO on the coarse grid
     python benchmarks/bench_search.py --composite     # nested, full thesis grid, 442-clip composite only
+    python benchmarks/bench_search.py --no-collapse   # every setting fitted (the exact C shortcut off)
 
 ``--composite``: a synthetic feature matrix shaped like the MEGC 2019 composite (442
 samples, 68 subjects of SMIC, CASME II and SAMM sizes, 3 classes 250/109/83, 72-d
@@ -71,7 +72,7 @@ def load_average() -> str:
         return "load average unknown"
 
 
-def composite_nested(jobs: int) -> None:
+def composite_nested(jobs: int, collapse: bool = True) -> None:
     from mer_lab.evaluation.protocols import protocol_folds
     from mer_lab.evaluation.search import poly_grid, search_predict
 
@@ -83,7 +84,7 @@ def composite_nested(jobs: int) -> None:
           f"{jobs} worker(s); {load_average()} before")
     t0, c0 = time.perf_counter(), time.process_time()
     res = search_predict(X, y, groups=groups, folds=folds, grid=grid, search="nested", preprocessing="standard",
-                         n_jobs=jobs, progress=True)
+                         n_jobs=jobs, progress=True, collapse=collapse)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     st = res.stats
     from mer_lab.evaluation.metrics import macro_f1
@@ -129,9 +130,11 @@ def main():
     ap.add_argument("--nested", action="store_true", help="also time nested LOSO on the thesis_coarse grid")
     ap.add_argument("--composite", action="store_true",
                     help="only the nested full-grid run on a 442-sample, 68-subject, 3-class composite")
+    ap.add_argument("--no-collapse", dest="collapse", action="store_false",
+                    help="fit every value of C (the exact C shortcut off), to measure what the shortcut saves")
     args = ap.parse_args()
     if args.composite:
-        composite_nested(args.jobs)
+        composite_nested(args.jobs, args.collapse)
         return
 
     from mer_lab.evaluation.protocols import protocol_folds
@@ -142,18 +145,19 @@ def main():
     grid = poly_grid(args.grid)
     print(f"features: {args.features} ({X.shape[0]} x {X.shape[1]}), preprocessing {prep!r}, "
           f"{len(folds)} LOSO folds, grid {args.grid!r} = {grid.n_settings} settings, "
-          f"{args.jobs} worker(s), {os.cpu_count()} CPU(s) visible")
+          f"{args.jobs} worker(s), {os.cpu_count()} CPU(s) visible, C shortcut {'on' if args.collapse else 'off'}; "
+          f"{load_average()} before")
 
     t0, c0 = time.perf_counter(), time.process_time()
     res = search_predict(X, y, groups=groups, folds=folds, grid=grid, search="thesis", preprocessing=prep,
-                         n_jobs=args.jobs)
+                         n_jobs=args.jobs, collapse=args.collapse)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     st = res.stats
     total = st["fits"] + st["reused"]
     best = res.selected.iloc[0]
     print(f"thesis mode, full grid: {wall:.1f} s wall, {cpu:.1f} s CPU over all threads "
           f"({total} settings x folds; {st['fits']} libsvm fits run, {st['reused']} answered by the exact C "
-          f"shortcut = {st['reused'] / total:.0%}; {total / wall:.0f} setting-folds/s)")
+          f"shortcut = {st['reused'] / total:.0%}; {total / wall:.0f} setting-folds/s); {load_average()} after")
     print(f"  best setting {best['params']} with pooled macro F1 {best['selection_score']:.4f}")
     print(f"  target: under 60 s on 2 cores -> {'met' if wall < 60 else 'NOT met'} on this machine "
           f"(CPU / {args.jobs} = {cpu / args.jobs:.1f} s: the wall time on {args.jobs} otherwise idle cores)")
@@ -168,7 +172,7 @@ def main():
         coarse = poly_grid("thesis_coarse")
         t0, c0 = time.perf_counter(), time.process_time()
         res = search_predict(X, y, groups=groups, folds=folds, grid=coarse, search="nested", preprocessing=prep,
-                             n_jobs=args.jobs, inner="loso", prune="none")
+                             n_jobs=args.jobs, inner="loso", prune="none", collapse=args.collapse)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         st = res.stats
         print(f"nested LOSO, thesis_coarse grid ({coarse.n_settings} settings): {wall:.1f} s wall, {cpu:.1f} s CPU, "

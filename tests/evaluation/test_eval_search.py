@@ -11,6 +11,7 @@ from sklearn.svm import SVC
 
 from mer_lab.evaluation import search as S
 from mer_lab.evaluation.search import search_predict
+from mer_lab.evaluation.search import selection as sel
 from mer_lab.evaluation.metrics import accuracy, macro_f1, uar
 from mer_lab.evaluation.protocols import protocol_folds
 
@@ -69,6 +70,43 @@ def test_fast_grid_equals_brute_force_svc(preprocessing):
     assert stats["fits"] + stats["reused"] == SMALL.n_settings * len(folds)
     if preprocessing == "standard":
         assert stats["reused"] > 0          # the exact C shortcut was exercised and agreed
+
+
+def test_fast_grid_equals_brute_force_when_a_training_set_lacks_a_class():
+    """A class held by one subject only is absent from that subject's LOSO training set: the fits
+    then see three of the four classes and must still predict the original labels, as SVC does."""
+    X, y, groups = data(16, n_subjects=6, per=8, k=3)
+    y = y.copy()
+    y[groups == "s2"] = "others"                # the fourth class lives in subject s2 only
+    folds = loso(y, groups)
+    classes, codes = np.unique(y, return_inverse=True)
+    preds, _ = S.poly_grid_predictions(X, codes, [(tr, te) for _n, tr, te in folds], grid=SMALL)
+    fast = np.empty((SMALL.n_settings, len(y)), dtype=object)
+    for (_n, _tr, te), P in zip(folds, preds):
+        fast[:, te] = classes[P]
+    ref = brute_force(X, y, folds, SMALL, "standard")
+    assert (fast == ref).all()
+    assert "others" not in set(fast[:, groups == "s2"].ravel())   # never predicted where it was not learnt
+
+
+def test_search_package_uses_public_scikit_learn_only():
+    """No module of the search imports a private scikit-learn module or name (such as ``sklearn.svm._libsvm``)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(S.__file__).parent
+    private = []
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sklearn"):
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name.startswith("sklearn")]
+            else:
+                continue
+            private += [f"{path.name}: {n}" for n in names if any(part.startswith("_") for part in n.split("."))]
+    assert len(list(package.glob("*.py"))) >= 4
+    assert not private, private
 
 
 def test_thesis_selection_equals_brute_force_best_setting():
@@ -175,14 +213,14 @@ def test_inner_folds_exclude_the_outer_test_subject(monkeypatch):
     X, y, groups = data(8, n_subjects=5)
     folds = loso(y, groups)
     seen = []
-    original = S._inner_requests
+    original = sel._inner_requests
 
     def spy(g, train, inner="auto"):
         out = original(g, train, inner)
         seen.append((set(g[train]), out))
         return out
 
-    monkeypatch.setattr(S, "_inner_requests", spy)
+    monkeypatch.setattr(sel, "_inner_requests", spy)
     S.search_predict(X, y, groups=groups, folds=folds, grid="small", search="nested")
     assert len(seen) == len(folds)
     for (name, tr, te), (train_subjects, inner) in zip(folds, seen):
@@ -321,8 +359,8 @@ def test_coarse_to_fine_pruning_follows_its_stated_rule():
 def test_grouped_inner_folds_keep_subjects_whole_and_balanced():
     groups = np.repeat([f"s{i:02d}" for i in range(30)], np.arange(30) % 4 + 2)
     train = np.flatnonzero(groups != "s00")
-    inner = S._inner_requests(groups, train)                   # 29 training subjects > 20: 5 folds
-    assert len(inner) == S.INNER_FOLDS
+    inner = sel._inner_requests(groups, train)                   # 29 training subjects > 20: 5 folds
+    assert len(inner) == sel.INNER_FOLDS
     tests = [set(groups[te]) for _tr, te in inner]
     assert set().union(*tests) == set(groups[train]) and sum(len(t) for t in tests) == 29
     for (tr, te), subj in zip(inner, tests):
@@ -330,7 +368,7 @@ def test_grouped_inner_folds_keep_subjects_whole_and_balanced():
         assert set(tr) | set(te) == set(train)
     sizes = [len(te) for _tr, te in inner]
     assert max(sizes) - min(sizes) <= 5
-    assert len(S._inner_requests(groups, train, "loso")) == 29
+    assert len(sel._inner_requests(groups, train, "loso")) == 29
     with pytest.raises(ValueError, match="inner"):
         S.search_predict(np.zeros((4, 2)), np.array([0, 1, 0, 1]), groups=np.array([0, 0, 1, 1]),
                          folds=[("a", [0, 1], [2, 3])], inner=1)
@@ -347,16 +385,12 @@ def test_report_thesis_adds_the_thesis_selection_unchanged():
     assert set(nested.predictions) == {"nested"}
 
 
-def test_long_searches_announce_an_estimate(capsys):
+def test_long_searches_announce_an_estimate(capsys, monkeypatch):
     X, y, groups = data(14, n_subjects=6, per=6)
+    monkeypatch.setattr(sel, "LONG_RUN_SECONDS", 0.0)
     with pytest.warns(S.LongRunWarning, match="min"):
-        old = S.LONG_RUN_SECONDS
-        S.LONG_RUN_SECONDS = 0.0
-        try:
-            S._announce([(100, 640, 30)], X, np.unique(y, return_inverse=True)[1], "standard", None,
-                        S.poly_grid("thesis_coarse"), 1, True, None, "nested search")
-        finally:
-            S.LONG_RUN_SECONDS = old
+        sel._announce([(100, 640, 30)], X, np.unique(y, return_inverse=True)[1], "standard", None,
+                      S.poly_grid("thesis_coarse"), 1, True, None, "nested search")
     assert "64,000 SVM fits" in capsys.readouterr().err
     assert S.estimate_seconds(1000, 0.01, 2) == pytest.approx(5.0)
 
