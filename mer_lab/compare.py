@@ -286,9 +286,14 @@ def mapping_options(choice: CorpusChoice) -> pd.DataFrame:
 # --------------------------------------------------------------------------- running
 def run_method(choice: CorpusChoice, method: str, *, params: Mapping | None = None, protocol: str = "loso",
                classifier: str = "svm_linear", classifier_params: Mapping | None = None, search: str = "none",
-               cache=True, n_jobs: int = 1):
-    """:func:`mer_lab.evaluation.experiment.run_experiment` of one method, memoised by plain values."""
+               cache=True, n_jobs: int = 1, on_epoch: Callable[[int, int], None] | None = None):
+    """:func:`mer_lab.evaluation.experiment.run_experiment` of one method, memoised by plain values.
+
+    ``on_epoch(done, total)`` is called after every training epoch of a method that trains
+    its own network (STSTNet, ...); it is not part of the memo key.
+    """
     from .evaluation.experiment import run_experiment
+    from .methods import get_method
 
     check_choice("search", search, SEARCHES)
     key = ("run", choice, method, _freeze(params), protocol, classifier, _freeze(classifier_params), search,
@@ -299,9 +304,12 @@ def run_method(choice: CorpusChoice, method: str, *, params: Mapping | None = No
         # features in this thread (their extraction is not run on threads here); n_jobs
         # goes to the folds of the classifier
         features = _features(choice, method, params, protocol, cache)
+        cparams = dict(classifier_params or {})
+        if on_epoch is not None and get_method(method).classifier is not None:
+            cparams["progress"] = on_epoch  # a network reports each epoch
         # nested comparisons also carry the thesis-mode numbers: the dashboard shows the gap
         return run_experiment(corpus, method, protocol=protocol, classifier=classifier, search=search,
-                              params=dict(params or {}), classifier_params=dict(classifier_params or {}) or None,
+                              params=dict(params or {}), classifier_params=cparams or None,
                               progress=False, cache=cache, n_jobs=n_jobs, features=features,
                               feature_source="method", report_thesis=search == "nested")
 
@@ -402,9 +410,15 @@ def compare(choice: CorpusChoice, methods: Sequence[str], *, params: Mapping[str
         accepted = set(param_aliases(name))
         merged = {k: v for k, v in dict(common or {}).items() if k in accepted}
         merged.update(dict((params or {}).get(name, {})))
+        on_epoch = None
+        if on_progress and m.classifier is not None:
+            def on_epoch(done, all_epochs, i=i, title=m.title):
+                # a network trains for minutes: say how far it is (and let a Cancel stop it)
+                on_progress(i, total, f"{title} ({i + 1}/{total}), training epoch {done}/{all_epochs}")
         try:
             res = run_method(choice, name, params=merged, protocol=protocol, classifier=classifier,
-                             classifier_params=classifier_params, search=search, cache=cache, n_jobs=n_jobs)
+                             classifier_params=classifier_params, search=search, cache=cache, n_jobs=n_jobs,
+                             on_epoch=on_epoch)
         except Exception as exc:  # one method failing must not hide the others
             errors[name] = f"{type(exc).__name__}: {exc}"
             details[name] = traceback.format_exc()

@@ -344,7 +344,7 @@ def own_classifier(method, classifier: str, classifier_params=None) -> tuple[str
     if classifier in DEEP_CLASSIFIERS:
         return classifier, classifier_params
     keep = {"size", "channels", "epochs", "lr", "batch_size", "weight_decay", "select", "val_fraction",
-            "fold_batch", "n_threads", "progress"}
+            "fold_batch", "n_threads", "n_jobs", "progress"}
     params = {k: v for k, v in dict(classifier_params or {}).items() if k in keep}
     return m.classifier, (params or None)
 

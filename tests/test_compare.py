@@ -222,3 +222,33 @@ def test_class_average_registers_faces_on_landmarks():
     aligned = mc.class_average_apex_flow(corpus, engine="farneback", align="translation", cache=False)
     assert aligned.attrs["align"] == "translation"
     assert np.allclose(aligned["magnitude"].values, reg["magnitude"].values, atol=0.05)  # no head motion here
+
+
+def test_a_network_reports_its_epochs_to_the_comparison_progress(tmp_path, monkeypatch):
+    """A deep method trains for minutes: the dashboard's progress callback hears every epoch,
+    the memo key ignores the callback, and raising from it (the Cancel button) stops training."""
+    pytest.importorskip("torch")
+    monkeypatch.setenv("MER_LAB_CACHE", str(tmp_path))
+    choice = mc.CorpusChoice("synthetic", **SMALL)
+    heard = []
+    cparams = {"epochs": 3, "lr": 5e-3}
+    params = {"ststnet": {"engine": "farneback"}}
+    result = mc.compare(choice, ["ststnet"], params=params, classifier_params=cparams,
+                        on_progress=lambda done, total, text: heard.append(text))
+    assert not result.errors
+    epochs = [t for t in heard if "training epoch" in t]
+    assert epochs and epochs[-1].endswith("/" + epochs[-1].rsplit("/", 1)[1])
+    done, total = map(int, epochs[-1].rsplit("epoch ", 1)[1].split("/"))
+    assert done == total and total % 3 == 0  # 3 epochs per trained model
+    assert "progress" not in result.results["ststnet"].config["classifier_params"]
+
+    class Stop(Exception):
+        pass
+
+    def cancel(done, total, text):
+        if "training epoch" in text:
+            raise Stop()
+
+    mc.clear_memory()
+    with pytest.raises(ValueError, match="Stop"):  # training stopped at its first epoch
+        mc.compare(choice, ["ststnet"], params=params, classifier_params=cparams, on_progress=cancel)

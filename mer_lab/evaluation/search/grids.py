@@ -27,6 +27,12 @@ THESIS_COEFS = (0.0, 1.0, 2.0, 3.0)
 THESIS_CS = (0.1, 1.0, 10.0, 100.0)
 
 
+
+def params_json(value) -> str:
+    """A setting as JSON for the search tables; a callable (a network's per-epoch progress
+    callback) is recorded by its name."""
+    return json.dumps(value, sort_keys=True, default=lambda v: getattr(v, "__qualname__", type(v).__name__))
+
 def thesis_gammas(step: float = 0.01) -> np.ndarray:
     """Gamma values of the thesis grid: ``step, 2*step, ..., 1`` (0.01 -> 100 values)."""
     n = int(round(1.0 / step))
@@ -148,7 +154,7 @@ def _settings_for(classifier, grid, params, search, n_features):
 def _table(rows: list[dict]) -> pd.DataFrame:
     """Settings as a table for display (values that are not plain numbers/strings as JSON)."""
     def plain(v):
-        return v if isinstance(v, (int, float, str)) and not isinstance(v, bool) else json.dumps(v)
+        return v if isinstance(v, (int, float, str)) and not isinstance(v, bool) else params_json(v)
 
     return pd.DataFrame([{k: plain(v) for k, v in r.items()} for r in rows], index=range(len(rows)))
 

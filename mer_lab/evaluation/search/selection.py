@@ -21,7 +21,7 @@ import pandas as pd
 from ..._validate import check_choice, check_int
 from ..classifiers import CLASSIFIERS
 from .backend import PREPROCESSING, _dedupe, _fit_seconds, estimator_grid_predictions, poly_grid_predictions
-from .grids import PolyGrid, _settings_for, poly_grid
+from .grids import PolyGrid, _settings_for, params_json, poly_grid
 
 __all__ = ["SEARCHES", "SELECTION_METRICS", "batch_scores", "SearchResult", "search_predict", "LongRunWarning",
            "estimate_seconds", "INNER_LOSO_MAX_SUBJECTS", "INNER_FOLDS", "LONG_RUN_SECONDS"]
@@ -31,6 +31,7 @@ SELECTION_METRICS = ("macro_f1", "accuracy", "uar")
 
 
 # =========================================================================== scoring
+
 def batch_scores(y_codes, predictions, n_classes: int) -> pd.DataFrame:
     """Accuracy, macro F1 and UAR of many prediction vectors at once.
 
@@ -466,7 +467,7 @@ def search_predict(X, y, *, groups, folds, classifier: str = "svm_poly", search:
         predictions["none"] = labels_of(outer_pred[0])
         for name, _tr, _te in folds:
             selected_rows.append({"search": "none", "fold": name, "setting": 0,
-                                  "params": json.dumps(rows[0], sort_keys=True),
+                                  "params": params_json(rows[0]),
                                   "selection_score": float("nan")})
     if search == "nested":
         nested = np.full(n, -1, dtype=np.int64)
@@ -492,14 +493,14 @@ def search_predict(X, y, *, groups, folds, classifier: str = "svm_poly", search:
                 nested[te] = outer_pred[b, te]
         for (name, _tr, _te), b, s in zip(folds, chosen, chosen_scores):
             selected_rows.append({"search": "nested", "fold": name, "setting": int(b),
-                                  "params": json.dumps(rows[b], sort_keys=True), "selection_score": s})
+                                  "params": params_json(rows[b]), "selection_score": s})
         predictions["nested"] = labels_of(nested.astype(np.int16))
     if want_thesis:
         best = _best(pooled, metric)
         predictions["thesis"] = labels_of(outer_pred[best])
         for name, _tr, _te in folds:
             selected_rows.append({"search": "thesis", "fold": name, "setting": best,
-                                  "params": json.dumps(rows[best], sort_keys=True),
+                                  "params": params_json(rows[best]),
                                   "selection_score": float(pooled[metric].iloc[best])})
     stats = {**stats, "seconds": time.perf_counter() - t0, "engine": engine}
     return SearchResult(classes=classes, settings=settings, predictions=predictions,
