@@ -458,12 +458,13 @@ def _run_tasks(fn: Callable, tasks: list[tuple], *, n_jobs: int, progress: bool,
     return results
 
 
-def _dedupe(requests: Sequence[tuple[np.ndarray, np.ndarray]]):
-    """Group requests by identical training set; each group predicts the union of its test rows."""
-    groups: dict[bytes, dict] = {}
+def _dedupe(requests: Sequence[tuple[np.ndarray, np.ndarray]], stage_of=None):
+    """Group requests by identical training set (and fold stage, when ``stage_of`` gives one
+    per request); each group predicts the union of its test rows."""
+    groups: dict[tuple, dict] = {}
     for r, (train, test) in enumerate(requests):
         train = np.asarray(train, dtype=np.int64)
-        key = np.sort(train).tobytes()
+        key = (None if stage_of is None else id(stage_of[r]), np.sort(train).tobytes())
         g = groups.setdefault(key, {"train": np.sort(train), "tests": [], "members": []})
         g["tests"].append(np.asarray(test, dtype=np.int64))
         g["members"].append(r)
@@ -497,6 +498,37 @@ def _check_requests(X, y_codes, requests):
             raise ValueError(f"request {r} indexes rows beyond the {n} samples")
 
 
+def _stages_per_request(fold_transformer, n_requests: int) -> list:
+    if isinstance(fold_transformer, (list, tuple)):
+        if len(fold_transformer) != n_requests:
+            raise ValueError(f"fold_transformer is a list of {len(fold_transformer)} stages; give one per request "
+                             f"({n_requests}) or a single stage")
+        return list(fold_transformer)
+    return [fold_transformer] * n_requests
+
+
+def _fit_stage(stage, X_train):
+    return clone(stage).fit(X_train)
+
+
+def _outer_stages(X, folds, fold_transformer, *, n_jobs, client):
+    """One fitted fold stage per outer fold, for stages that can serve their inner folds.
+
+    A fold stage with a ``nested_view()`` method (Sparse MDMO's dictionary) is fitted once
+    on every outer training part (never on the outer test rows); the views of that fit
+    then serve the fold's inner training sets and its outer refit, instead of a new fit
+    per inner training set. Returns None for other stages (refitted in every training set).
+    """
+    if fold_transformer is None or isinstance(fold_transformer, (list, tuple)) \
+            or not callable(getattr(fold_transformer, "nested_view", None)):
+        return None
+    tasks = [(fold_transformer, X[tr]) for _name, tr, _te in folds]
+    prefer = "processes" if n_jobs != 1 and len(tasks) > 1 else "threads"
+    fitted = _run_tasks(_fit_stage, tasks, n_jobs=n_jobs, progress=False, desc="fold stages", client=client,
+                        prefer=prefer)
+    return [f.nested_view() for f in fitted]
+
+
 def poly_grid_predictions(X, y_codes, requests, *, grid="thesis", preprocessing: str = "standard",
                           fold_transformer=None, n_jobs: int = 1, progress: bool = False, client=None,
                           collapse: bool = True) -> tuple[list[np.ndarray], dict]:
@@ -514,7 +546,9 @@ def poly_grid_predictions(X, y_codes, requests, *, grid="thesis", preprocessing:
     grid : str, mapping or PolyGrid
         See :func:`poly_grid`.
     preprocessing, fold_transformer
-        See :func:`make_preprocessor` (fitted on each training set).
+        See :func:`make_preprocessor` (fitted on each training set). ``fold_transformer``
+        may also be a list with one stage per request (the nested search passes each
+        outer fold's :meth:`nested_view` to its inner folds).
     n_jobs : int
         Parallel training sets (joblib threads; -1 for all cores).
     progress : bool
@@ -537,11 +571,13 @@ def poly_grid_predictions(X, y_codes, requests, *, grid="thesis", preprocessing:
     X = np.asarray(X, dtype=np.float64)
     y_codes = np.asarray(y_codes, dtype=np.int64)
     _check_requests(X, y_codes, requests)
-    unique = _dedupe(requests)
-    tasks = [(X, y_codes, train, test, grid, preprocessing, fold_transformer, collapse)
-             for train, test, _m, _t in unique]
+    stage_of = _stages_per_request(fold_transformer, len(requests))
+    unique = _dedupe(requests, stage_of)
+    tasks = [(X, y_codes, train, test, grid, preprocessing, stage_of[m[0]], collapse)
+             for train, test, m, _t in unique]
     # a fold stage (e.g. Sparse MDMO's dictionary) is Python-heavy: processes run it in parallel
-    prefer = "processes" if fold_transformer is not None and n_jobs != 1 and len(tasks) > 1 else "threads"
+    has_stage = any(t is not None for t in stage_of)
+    prefer = "processes" if has_stage and n_jobs != 1 and len(tasks) > 1 else "threads"
     results = _run_tasks(_poly_task, tasks, n_jobs=n_jobs, progress=progress, desc="SVM grid", client=client,
                          prefer=prefer)
     stats = {"fits": sum(s["fits"] for _p, s in results), "reused": sum(s["reused"] for _p, s in results),
@@ -561,6 +597,7 @@ def estimator_grid_predictions(X, y_codes, requests, *, classifier: str, setting
     X = np.asarray(X, dtype=np.float64)
     y_codes = np.asarray(y_codes, dtype=np.int64)
     _check_requests(X, y_codes, requests)
+    stage_of = _stages_per_request(fold_transformer, len(requests))
     if len(settings) == 1 and fold_transformer is None and preprocessing == "none":
         est = make_classifier(classifier, random_state=random_state, **dict(settings[0]))
         if hasattr(est, "fit_predict_folds"):
@@ -571,10 +608,11 @@ def estimator_grid_predictions(X, y_codes, requests, *, classifier: str, setting
             stats = {"fits": len(requests), "reused": 0, "training_sets": len(requests), "settings": 1,
                      "fold_batched": 1}
             return [np.asarray(p, dtype=np.int16)[None, :] for p in preds], stats
-    unique = _dedupe(requests)
-    tasks = [(X, y_codes, train, test, classifier, list(settings), preprocessing, fold_transformer, random_state)
-             for train, test, _m, _t in unique]
-    prefer = "processes" if fold_transformer is not None and n_jobs != 1 and len(tasks) > 1 else "threads"
+    unique = _dedupe(requests, stage_of)
+    tasks = [(X, y_codes, train, test, classifier, list(settings), preprocessing, stage_of[m[0]], random_state)
+             for train, test, m, _t in unique]
+    has_stage = any(t is not None for t in stage_of)
+    prefer = "processes" if has_stage and n_jobs != 1 and len(tasks) > 1 else "threads"
     results = _run_tasks(_estimator_task, tasks, n_jobs=n_jobs, progress=progress, desc=f"{classifier} grid",
                          client=client, prefer=prefer)
     stats = {"fits": sum(s["fits"] for _p, s in results), "reused": 0, "training_sets": len(unique),
@@ -856,6 +894,14 @@ def _nested_poly(X, y_codes, groups, folds, grid: PolyGrid, *, inner, prune, met
         if len(inner_reqs) < 2:
             raise ValueError(f"nested search needs at least two subjects in the training part of fold "
                              f"{name!r}; it has {len(inner_reqs)}")
+    stages = _outer_stages(X, folds, common["fold_transformer"], n_jobs=common["n_jobs"], client=common["client"])
+
+    def with_stages(tags_of_requests):
+        """``common`` with each request's outer-fold stage, when the stage serves its inner folds."""
+        if stages is None:
+            return common
+        return {**common, "fold_transformer": [stages[k] for _kind, k, _j in tags_of_requests]}
+
     mode = _prune_mode(prune, grid)
     if mode == "coarse_to_fine":
         coarse_idx, stride = _coarse_gammas(grid)
@@ -873,9 +919,9 @@ def _nested_poly(X, y_codes, groups, folds, grid: PolyGrid, *, inner, prune, met
     plan = [(len(_dedupe(requests)), first.n_settings, max(len(tr) for tr, _te in requests))]
     if mode == "coarse_to_fine":
         plan.append((len(requests), (2 * stride - 1) * len(grid.Cs), plan[0][2]))
-    _announce(plan, X, y_codes, common["preprocessing"], common["fold_transformer"], grid, common["n_jobs"],
-              common["progress"], common["client"], "nested search")
-    preds, st = poly_grid_predictions(X, y_codes, requests, grid=first, collapse=collapse, **common)
+    _announce(plan, X, y_codes, common["preprocessing"], common["fold_transformer"] if stages is None else None,
+              grid, common["n_jobs"], common["progress"], common["client"], "nested search")
+    preds, st = poly_grid_predictions(X, y_codes, requests, grid=first, collapse=collapse, **with_stages(tags))
     add(st)
     evaluated = set(first_full)
     table = []  # per fold: {grid index: (metric, accuracy)}
@@ -900,7 +946,7 @@ def _nested_poly(X, y_codes, groups, folds, grid: PolyGrid, *, inner, prune, met
                 reqs.extend(inner_per_fold[i])
                 tg.extend(("inner", i, j) for j in range(len(inner_per_fold[i])))
             p2, st = poly_grid_predictions(X, y_codes, reqs, grid=sub, collapse=collapse,
-                                           **{**common, "progress": False})
+                                           **{**with_stages(tg), "progress": False})
             add(st)
             full = [grid.index(int(r.degree), float(r.coef), float(r.gamma), float(r.C))
                     for r in sub.settings().itertuples(index=False)]
@@ -921,7 +967,8 @@ def _nested_poly(X, y_codes, groups, folds, grid: PolyGrid, *, inner, prune, met
         r = settings.iloc[c]
         one = PolyGrid(degrees=(int(r.degree),), coefs=(float(r.coef),), gammas=(float(r.gamma),), Cs=(float(r.C),))
         p, st = poly_grid_predictions(X, y_codes, [(folds[i][1], folds[i][2]) for i in members], grid=one,
-                                      collapse=False, **{**common, "progress": False})
+                                      collapse=False,
+                                      **{**with_stages([("outer", i, None) for i in members]), "progress": False})
         add(st)
         for i, P in zip(members, p):
             outer[i] = P[0]
@@ -1056,8 +1103,13 @@ def search_predict(X, y, *, groups, folds, classifier: str = "svm_poly", search:
                       preprocessing, fold_transformer, pg, n_jobs, progress, client, "thesis-mode grid")
             preds, stats = poly_grid_predictions(X, y_codes, requests, grid=pg, collapse=collapse, **common)
         else:
+            est_common = common
+            if search == "nested" and n_set > 1:
+                stages = _outer_stages(X, folds, fold_transformer, n_jobs=n_jobs, client=client)
+                if stages is not None:
+                    est_common = {**common, "fold_transformer": [stages[k] for _kind, k, _j in tags]}
             preds, stats = estimator_grid_predictions(X, y_codes, requests, classifier=classifier, settings=rows,
-                                                      random_state=seed, groups=groups, **common)
+                                                      random_state=seed, groups=groups, **est_common)
         outer_pred = np.full((n_set, n), -1, dtype=np.int16)
         for (kind, i, _j), P in zip(tags, preds):
             if kind == "outer":
