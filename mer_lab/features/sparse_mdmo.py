@@ -97,6 +97,8 @@ doi:10.1109/TIP.2010.2090535
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 
 import numpy as np
 import xarray as xr
@@ -118,6 +120,7 @@ __all__ = [
     "SparseMDMOFromFrames",
     "NestedView",
     "SparseMDMO",
+    "clear_fit_memory",
 ]
 
 _TWO_PI = 2 * np.pi
@@ -274,6 +277,22 @@ def pool_codes(codes, *, pooling: str = "max") -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- transformers
+#: Fitted stages kept in memory (per process), keyed by the stage's parameters and a digest
+#: of every training clip's per-frame matrices: fitting again on the same clips with the
+#: same parameters (a dashboard's classifier change, a second search over the same folds)
+#: reuses the dictionary instead of learning it again. Fitting is deterministic for a
+#: given ``random_state``, so a reused fit is the fit. At most this many are kept.
+FIT_MEMO_SIZE = 32
+_FIT_MEMO: OrderedDict = OrderedDict()
+_FIT_MEMO_LOCK = threading.Lock()
+
+
+def clear_fit_memory() -> None:
+    """Forget the fitted stages kept in memory (:data:`FIT_MEMO_SIZE`)."""
+    with _FIT_MEMO_LOCK:
+        _FIT_MEMO.clear()
+
+
 class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
     """Sparse MDMO over precomputed per-frame MDMO matrices (module docs, steps 2-6).
 
@@ -328,9 +347,15 @@ class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
         Fraction of non-zero codes of the training frames coded as ``transform`` codes
         them: the codes the classifier is trained on.
     n_features_out_ : int
+    train_pooled_ : ndarray, shape (n_train_clips, n_features_out_)
+        What ``fit_transform`` returns: the training clips' pooled codes.
 
     Notes
     -----
+    A fit on the same clips with the same parameters as one of the last
+    :data:`FIT_MEMO_SIZE` fits in this process reuses that fit (it is deterministic);
+    :func:`clear_fit_memory` forgets them.
+
     Training and test clips are coded by the same rule: ``fit_transform(X)`` equals
     ``fit(X).transform(X)``. GraphSC's joint training codes define the graph new frames
     are linked to, but the classifier is never trained on them, since test clips cannot
@@ -408,6 +433,15 @@ class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
     def _fit(self, X):
         self._check_params()
         frames = self._frames(X)
+        keys = self._clip_keys(X, frames)
+        memo_key = (tuple((name, repr(getattr(self, name))) for name in _STAGE_PARAMS), tuple(keys))
+        with _FIT_MEMO_LOCK:
+            found = _FIT_MEMO.get(memo_key)
+            if found is not None:
+                _FIT_MEMO.move_to_end(memo_key)
+        if found is not None:
+            self.__dict__.update(found)
+            return None, None
         atoms, lengths = self._atoms(X, frames)
         data = atom_vectors(atoms, lam=self.lam, angle=self.angle).T     # (72 or 108, n)
         dist = me_distance(atoms, lam=self.lam)
@@ -441,8 +475,14 @@ class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
         self.train_lengths_ = lengths
         self.train_pooled_ = self._pool(codes, lengths)
         self._train_keys = {}
-        for i, key in enumerate(self._clip_keys(X, frames)):
+        for i, key in enumerate(keys):
             self._train_keys.setdefault(key, i)
+        fitted = {name: value for name, value in self.__dict__.items()
+                  if name.endswith("_") or name in ("_frames_per_clip", "_train_keys")}
+        with _FIT_MEMO_LOCK:
+            _FIT_MEMO[memo_key] = fitted
+            while len(_FIT_MEMO) > FIT_MEMO_SIZE:
+                _FIT_MEMO.popitem(last=False)
         return codes, lengths
 
     def fit_transform(self, X, y=None, **fit_params):
@@ -495,6 +535,10 @@ class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
         else:
             names = [f"atom{j}" for j in range(self.n_atoms)]
         return np.asarray(names, dtype=object)
+
+
+#: The parameters that shape a fit once the per-frame matrices are known.
+_STAGE_PARAMS = tuple(SparseMDMOFromFrames._get_param_names())
 
 
 class NestedView(TransformerMixin, BaseEstimator):

@@ -17,6 +17,7 @@ from mer_lab.features.sparse_mdmo import (
     SparseMDMO,
     SparseMDMOFromFrames,
     atom_vectors,
+    clear_fit_memory,
     mdmo_atoms,
     me_distance,
     me_graph,
@@ -221,7 +222,9 @@ def test_atoms_pooling_and_vectors():
 def test_fit_is_deterministic_sparse_and_monotone():
     X, _ = mdmo_like_clips(18, 6)
     a = SparseMDMOFromFrames(n_atoms=24, n_iter=8, random_state=3).fit(X)
+    clear_fit_memory()                                   # learn it again, not from memory
     b = SparseMDMOFromFrames(n_atoms=24, n_iter=8, random_state=3).fit(X)
+    assert b.dictionary_ is not a.dictionary_
     np.testing.assert_array_equal(a.dictionary_, b.dictionary_)
     np.testing.assert_array_equal(a.transform(X), b.transform(X))
     c = SparseMDMOFromFrames(n_atoms=24, n_iter=8, random_state=4).fit(X)
@@ -457,3 +460,25 @@ def test_nested_search_learns_one_dictionary_per_outer_fold_never_from_its_test_
             assert not np.array_equal(a[g].stage.dictionary_, b[g].stage.dictionary_)
     # other stages keep being fitted in every training set
     assert _outer_stages(X2, folds, StandardScaler(), n_jobs=1, client=None) is None
+
+
+def test_a_refit_on_the_same_clips_reuses_the_fit(monkeypatch):
+    from mer_lab.features import sparse_mdmo as smod
+
+    X, _ = mdmo_like_clips(10, 4, seed=6)
+    smod.clear_fit_memory()
+    calls = []
+    real = gsc.graphsc
+    monkeypatch.setattr(gsc, "graphsc", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = SparseMDMOFromFrames(n_atoms=8, n_iter=3).fit(X[:8])
+    again = SparseMDMOFromFrames(n_atoms=8, n_iter=3)
+    F = again.fit_transform(X[:8])
+    assert len(calls) == 1                                   # learned once
+    np.testing.assert_array_equal(F, first.fit_transform(X[:8]))
+    np.testing.assert_array_equal(again.transform(X[8:]), first.transform(X[8:]))
+    SparseMDMOFromFrames(n_atoms=8, n_iter=3, beta=2.0).fit(X[:8])   # other parameters: a new fit
+    SparseMDMOFromFrames(n_atoms=8, n_iter=3).fit(X[1:9])            # other clips: a new fit
+    assert len(calls) == 3
+    smod.clear_fit_memory()
+    SparseMDMOFromFrames(n_atoms=8, n_iter=3).fit(X[:8])
+    assert len(calls) == 4
