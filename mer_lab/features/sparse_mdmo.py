@@ -439,8 +439,8 @@ class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
             found = _FIT_MEMO.get(memo_key)
             if found is not None:
                 _FIT_MEMO.move_to_end(memo_key)
-        if found is not None:
-            self.__dict__.update(found)
+        if found is not None:  # copies: changing this fit's arrays must not change the kept one
+            self.__dict__.update({k: v.copy() if isinstance(v, np.ndarray) else v for k, v in found.items()})
             return None, None
         atoms, lengths = self._atoms(X, frames)
         data = atom_vectors(atoms, lam=self.lam, angle=self.angle).T     # (72 or 108, n)
