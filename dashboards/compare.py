@@ -337,9 +337,14 @@ class CompareApp(pn.viewable.Viewer):
             self.previous = self.result
         self.result = result
         errors = "; ".join(f"{m}: {e}" for m, e in result.errors.items())
-        self.message = f"**Some methods could not run:** {errors}" if errors else ""
-        self.stale = False
-        self._refresh_result_views()
+        # one message to the browser for the table, the three figures and the page state,
+        # so it lays the page out once instead of after every change
+        with pn.io.hold():
+            self.message = f"**Some methods could not run:** {errors}" if errors else ""
+            self.stale = False
+            self._refresh_result_views()
+            self.busy = False
+            self._settle()
 
     def _fail(self, text: str):
         self.message = f"**Cannot compare with these settings:** {text}"

@@ -138,7 +138,15 @@ def soft_threshold(z, tau, out=None):
 
 # --------------------------------------------------------------------------- feature-sign
 def _fs_value(A, b, beta, x):
-    return float(x @ A @ x - 2 * b @ x + beta * np.abs(x).sum())
+    return float(x @ (A @ x) - 2 * b @ x + beta * np.abs(x).sum())
+
+
+def _solve_small(a, rhs):
+    """Solution of a small dense system (LAPACK through numpy: no per-call checks)."""
+    try:
+        return np.linalg.solve(a, rhs)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(a, rhs, rcond=None)[0]
 
 
 def feature_sign(A, b, beta: float, x0=None, *, max_iter: int = 1000, tol: float = 1e-9) -> np.ndarray:
@@ -152,6 +160,12 @@ def feature_sign(A, b, beta: float, x0=None, *, max_iter: int = 1000, tol: float
     sign, until the optimality conditions
     ``grad_j + beta sign(x_j) = 0`` (``x_j != 0``) and ``|grad_j| <= beta`` (``x_j = 0``)
     hold (within ``tol`` relative to ``max(1, beta, |b|)``).
+
+    ``x0`` is a start (warm start): every step descends from it, and the conditions
+    above define the minimiser, which is unique when ``A`` is positive definite, so a
+    start near the solution changes the number of steps, not the answer. From zero the
+    search activates one coefficient per step; from a start with the right signs it
+    needs one or two steps.
     """
     A = np.asarray(A, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -159,8 +173,9 @@ def feature_sign(A, b, beta: float, x0=None, *, max_iter: int = 1000, tol: float
     x = np.zeros(n) if x0 is None else np.array(x0, dtype=np.float64)
     theta = np.sign(x)
     scale = tol * max(1.0, beta, float(np.abs(b).max(initial=0.0)))
+    ax = A @ x
     for _ in range(max_iter):
-        grad = 2 * (A @ x - b)
+        grad = 2 * (ax - b)
         nz = x != 0
         if np.all(np.abs(grad[nz] + beta * np.sign(x[nz])) <= scale):
             zeros = np.flatnonzero(~nz)
@@ -173,10 +188,7 @@ def feature_sign(A, b, beta: float, x0=None, *, max_iter: int = 1000, tol: float
         act = np.flatnonzero((x != 0) | (theta != 0))
         a_aa = A[np.ix_(act, act)]
         rhs = b[act] - beta * theta[act] / 2
-        try:
-            new = scipy.linalg.solve(a_aa, rhs, assume_a="sym")
-        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
-            new = np.linalg.lstsq(a_aa, rhs, rcond=None)[0]
+        new = _solve_small(a_aa, rhs)
         cur = x[act]
         # line search: the end point and every point where a coefficient changes sign
         cands = [(1.0, None)]
@@ -184,19 +196,25 @@ def feature_sign(A, b, beta: float, x0=None, *, max_iter: int = 1000, tol: float
             t = cur[j] / (cur[j] - new[j])
             if 0 < t < 1:
                 cands.append((float(t), j))
-        best_x, best_v = x, _fs_value(A, b, beta, x)
+        a_act = A[:, act]
+        best_x, best_ax = x, ax
+        best_v = float(x @ ax - 2 * b @ x + beta * np.abs(x).sum())
         for t, j in cands:
-            step = cur + t * (new - cur)
+            # the end point is the active-set solution itself, so the answer depends only on the
+            # final active set and signs, not on the path (or start) that led there
+            step = new.copy() if j is None else cur + t * (new - cur)
             if j is not None:
                 step[j] = 0.0          # the coefficient that reaches zero here is exactly zero
             cand = x.copy()
             cand[act] = step
-            v = _fs_value(A, b, beta, cand)
+            a_cand = ax + a_act @ (step - cur)
+            v = float(cand @ a_cand - 2 * b @ cand + beta * np.abs(cand).sum())
             if v < best_v - 1e-15 * max(1.0, abs(best_v)):
-                best_x, best_v = cand, v
+                best_x, best_ax, best_v = cand, a_cand, v
         if best_x is x:
             return x                   # no descent left (numerical floor): x is optimal
         x = best_x
+        ax = A @ x                     # fresh product: no drift from the updates above
         theta = np.sign(x)
     return x
 
@@ -369,7 +387,7 @@ def dictionary_bcd(X, S, c: float = 1.0, D0=None, *, sweeps: int = 50, tol: floa
 
 # --------------------------------------------------------------------------- out of sample
 def encode(X, D, *, beta: float, alpha: float = 0.0, weights=None, train_codes=None,
-           solver: str = "feature_sign", max_iter: int = 300, tol: float = 1e-8) -> np.ndarray:
+           solver: str = "feature_sign", max_iter: int = 300, tol: float = 1e-8, start="neighbours") -> np.ndarray:
     """Codes of new samples with a fixed dictionary, linked to fixed training codes.
 
     Minimises, independently for every column ``x`` of ``X``::
@@ -383,13 +401,23 @@ def encode(X, D, *, beta: float, alpha: float = 0.0, weights=None, train_codes=N
     feature-sign search, solves each column exactly and on its own, so a sample's code
     never depends on the other samples coded with it; ``"fista"`` solves all columns
     together (faster for thousands of samples, to ``tol``).
+
+    ``start`` is where feature-sign search starts each column: ``"neighbours"`` (default)
+    the weighted mean ``sum_j w_j t_j / sum_j w_j`` of the training codes the sample is
+    linked to, on the atoms that more than half of that weight uses with one sign (zero
+    elsewhere, and without edges), ``"zeros"``, or an array ``(K, n)`` (e.g. GraphSC's
+    own codes of the training samples when they are coded again). The minimiser does not
+    depend on the start (it is unique when ``alpha sum_j w_j > 0``); a start near it saves
+    most of the search's steps. The FISTA solver always starts from zero.
     """
     with _single_threaded():
         return _encode(X, D, beta=beta, alpha=alpha, weights=weights, train_codes=train_codes, solver=solver,
-                       max_iter=max_iter, tol=tol)
+                       max_iter=max_iter, tol=tol, start=start)
 
 
-def _encode(X, D, *, beta, alpha, weights, train_codes, solver, max_iter, tol):
+def _encode(X, D, *, beta, alpha, weights, train_codes, solver, max_iter, tol, start="neighbours"):
+    if solver not in ("feature_sign", "fista"):
+        raise ValueError(f"solver={solver!r} is not accepted; choose 'feature_sign' or 'fista'")
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[1]
     K = D.shape[1]
@@ -405,10 +433,24 @@ def _encode(X, D, *, beta, alpha, weights, train_codes, solver, max_iter, tol):
         alpha = 0.0
     B = dtx + alpha * pull
     if solver == "feature_sign":
+        if isinstance(start, str):
+            if start not in ("neighbours", "zeros"):
+                raise ValueError(f"start={start!r} is not accepted; choose 'neighbours', 'zeros' or an array "
+                                 f"of shape ({K}, {n})")
+            S0 = np.zeros((K, n))
+            if start == "neighbours" and alpha > 0:
+                # the neighbours' mean code on the atoms most of them (by weight) use with one sign
+                votes = (w @ np.sign(np.asarray(train_codes)).T).T
+                keep = np.abs(votes) > 0.5 * deg
+                S0[keep] = (pull / np.where(deg > 0, deg, 1.0))[keep]
+        else:
+            S0 = np.asarray(start, dtype=np.float64)
+            if S0.shape != (K, n):
+                raise ValueError(f"start has shape {S0.shape}; expected ({K}, {n}) (atoms x samples)")
         S = np.zeros((K, n))
         eye = np.eye(K)
         for i in range(n):
-            S[:, i] = feature_sign(gram + alpha * deg[i] * eye, B[:, i], beta)
+            S[:, i] = feature_sign(gram + alpha * deg[i] * eye, B[:, i], beta, S0[:, i])
         return S
     lip = 2 * (_lambda_max_sym(gram) + alpha * deg)          # exact diagonal term per sample
     if not np.all(lip > 0):

@@ -50,6 +50,27 @@ Pipeline
    kept in order, ``K * T`` values; needs equal frame counts, i.e. TIM). The pooled
    vectors are classified by an SVM downstream.
 
+Nested selection
+----------------
+Learning the dictionary is the costly part (GraphSC over every training frame). In a
+nested search (:func:`mer_lab.evaluation.search.search_predict`), each outer fold fits
+the stage once on its whole training part, and that fold's inner folds reuse it through
+:meth:`SparseMDMOFromFrames.nested_view` instead of learning a dictionary per inner
+training set. The rule:
+
+* the outer test subject's clips never reach the dictionary, the graph or the codes used
+  to score them (the outer fit sees the outer training clips only);
+* the inner folds train their classifier on the outer fit's codes of their training
+  clips, and code the held-out inner subject's clips as new clips, linked only to the
+  frames of the other inner-training clips (never to their own);
+* the held-out inner subject's frames did take part, without labels, in learning that
+  outer fold's dictionary (they belong to the outer training set). No label is used.
+
+Scoring the outer test clips with the view over all outer training clips gives exactly
+the codes of a fresh fit. A pipeline that refits the stage in every inner fold (the
+stage on its own, e.g. in scikit-learn's ``GridSearchCV``) gives the stricter estimate
+at about six times the cost on a 12-subject corpus.
+
 Hyper-parameters
 ----------------
 Defaults: ``n_atoms=128``, ``alpha=1``, ``beta=1`` (also the registry's), ``k=5`` with binary weights,
@@ -75,6 +96,10 @@ doi:10.1109/TIP.2010.2090535
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import xarray as xr
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -93,7 +118,9 @@ __all__ = [
     "me_graph",
     "pool_codes",
     "SparseMDMOFromFrames",
+    "NestedView",
     "SparseMDMO",
+    "clear_fit_memory",
 ]
 
 _TWO_PI = 2 * np.pi
@@ -250,6 +277,22 @@ def pool_codes(codes, *, pooling: str = "max") -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- transformers
+#: Fitted stages kept in memory (per process), keyed by the stage's parameters and a digest
+#: of every training clip's per-frame matrices: fitting again on the same clips with the
+#: same parameters (a dashboard's classifier change, a second search over the same folds)
+#: reuses the dictionary instead of learning it again. Fitting is deterministic for a
+#: given ``random_state``, so a reused fit is the fit. At most this many are kept.
+FIT_MEMO_SIZE = 32
+_FIT_MEMO: OrderedDict = OrderedDict()
+_FIT_MEMO_LOCK = threading.Lock()
+
+
+def clear_fit_memory() -> None:
+    """Forget the fitted stages kept in memory (:data:`FIT_MEMO_SIZE`)."""
+    with _FIT_MEMO_LOCK:
+        _FIT_MEMO.clear()
+
+
 class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
     """Sparse MDMO over precomputed per-frame MDMO matrices (module docs, steps 2-6).
 
@@ -304,9 +347,15 @@ class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
         Fraction of non-zero codes of the training frames coded as ``transform`` codes
         them: the codes the classifier is trained on.
     n_features_out_ : int
+    train_pooled_ : ndarray, shape (n_train_clips, n_features_out_)
+        What ``fit_transform`` returns: the training clips' pooled codes.
 
     Notes
     -----
+    A fit on the same clips with the same parameters as one of the last
+    :data:`FIT_MEMO_SIZE` fits in this process reuses that fit (it is deterministic);
+    :func:`clear_fit_memory` forgets them.
+
     Training and test clips are coded by the same rule: ``fit_transform(X)`` equals
     ``fit(X).transform(X)``. GraphSC's joint training codes define the graph new frames
     are linked to, but the classifier is never trained on them, since test clips cannot
@@ -360,8 +409,9 @@ class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
         check_choice("code_solver", self.code_solver, ("fista", "feature_sign"))
         check_choice("dict_solver", self.dict_solver, ("dual", "bcd"))
 
-    def _atoms(self, X):
-        clips = [mdmo_atoms(a, normalise=self.normalise) for a in self._frames(X)]
+    def _atoms(self, X, frames=None):
+        frames = self._frames(X) if frames is None else frames
+        clips = [mdmo_atoms(a, normalise=self.normalise) for a in frames]
         lengths = np.array([a.shape[0] for a in clips])
         if self.pooling == "concat" and np.unique(lengths).size > 1:
             raise ValueError(f"pooling='concat' needs clips of equal length, got lengths {sorted(set(lengths))}; "
@@ -382,7 +432,17 @@ class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
 
     def _fit(self, X):
         self._check_params()
-        atoms, lengths = self._atoms(X)
+        frames = self._frames(X)
+        keys = self._clip_keys(X, frames)
+        memo_key = (tuple((name, repr(getattr(self, name))) for name in _STAGE_PARAMS), tuple(keys))
+        with _FIT_MEMO_LOCK:
+            found = _FIT_MEMO.get(memo_key)
+            if found is not None:
+                _FIT_MEMO.move_to_end(memo_key)
+        if found is not None:  # copies: changing this fit's arrays must not change the kept one
+            self.__dict__.update({k: v.copy() if isinstance(v, np.ndarray) else v for k, v in found.items()})
+            return None, None
+        atoms, lengths = self._atoms(X, frames)
         data = atom_vectors(atoms, lam=self.lam, angle=self.angle).T     # (72 or 108, n)
         dist = me_distance(atoms, lam=self.lam)
         w = _graphsc.knn_graph(dist, k=self.k, weight=self.weight)
@@ -409,13 +469,37 @@ class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
         self.n_features_out_ = self.n_atoms * T if self.pooling == "concat" else self.n_atoms
         self._frames_per_clip = T
         # the classifier's training codes: the training frames coded like any new frame
-        codes = self.codes(atoms)
+        # (started from GraphSC's codes of the same frames, which only saves search steps)
+        codes = self.codes(atoms, start=res.S)
         self.sparsity_ = float(np.mean(codes != 0))
+        self.train_lengths_ = lengths
+        self.train_pooled_ = self._pool(codes, lengths)
+        self._train_keys = {}
+        for i, key in enumerate(keys):
+            self._train_keys.setdefault(key, i)
+        fitted = {name: value for name, value in self.__dict__.items()
+                  if name.endswith("_") or name in ("_frames_per_clip", "_train_keys")}
+        with _FIT_MEMO_LOCK:
+            _FIT_MEMO[memo_key] = fitted
+            while len(_FIT_MEMO) > FIT_MEMO_SIZE:
+                _FIT_MEMO.popitem(last=False)
         return codes, lengths
 
     def fit_transform(self, X, y=None, **fit_params):
-        codes, lengths = self._fit(X)
-        return self._pool(codes, lengths)
+        self._fit(X)
+        return self.train_pooled_.copy()
+
+    def _clip_keys(self, X, frames=None):
+        """A digest of every clip's per-frame matrices (identifies the training clips)."""
+        frames = self._frames(X) if frames is None else frames
+        return [hashlib.sha1(np.ascontiguousarray(f, dtype=np.float64).tobytes()).hexdigest() for f in frames]
+
+    def nested_view(self) -> "NestedView":
+        """This fitted stage, reused for subsets of its training clips (module docs,
+        "Nested selection"): see :class:`NestedView`."""
+        if not hasattr(self, "dictionary_"):
+            raise AttributeError("call fit before nested_view")
+        return NestedView(self)
 
     def transform(self, X):
         if not hasattr(self, "dictionary_"):
@@ -426,15 +510,22 @@ class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
                              f"got clips of {lengths[0]}")
         return self._pool(self.codes(atoms), lengths)
 
-    def codes(self, atoms) -> np.ndarray:
-        """Codes ``(n_atoms, n)`` of atoms ``(n, 36, 2)`` with the fitted dictionary (step 5)."""
+    def codes(self, atoms, *, start="neighbours") -> np.ndarray:
+        """Codes ``(n_atoms, n)`` of atoms ``(n, 36, 2)`` with the fitted dictionary (step 5).
+
+        ``start`` only sets where the exact per-frame search starts (see
+        :func:`mer_lab.features._graphsc.encode`); the codes do not depend on it.
+        """
+        return self._codes_against(atoms, self.train_atoms_, self.train_codes_, start=start)
+
+    def _codes_against(self, atoms, node_atoms, node_codes, *, start="neighbours"):
+        """Codes of atoms linked to the given training frames (their atoms and GraphSC codes)."""
         data = atom_vectors(atoms, lam=self.lam, angle=self.angle).T
         weights = None
         if self.test_graph == "train_neighbours" and self.alpha > 0:
-            weights = _test_weights(atoms, self.train_atoms_, lam=self.lam, k=self.k, weight=self.weight,
-                                    t=self.heat_t_)
+            weights = _test_weights(atoms, node_atoms, lam=self.lam, k=self.k, weight=self.weight, t=self.heat_t_)
         return _graphsc.encode(data, self.dictionary_, beta=float(self.beta), alpha=float(self.alpha),
-                               weights=weights, train_codes=self.train_codes_, solver="feature_sign")
+                               weights=weights, train_codes=node_codes, solver="feature_sign", start=start)
 
     def get_feature_names_out(self, input_features=None):
         if not hasattr(self, "n_features_out_"):
@@ -444,6 +535,79 @@ class SparseMDMOFromFrames(TransformerMixin, BaseEstimator):
         else:
             names = [f"atom{j}" for j in range(self.n_atoms)]
         return np.asarray(names, dtype=object)
+
+
+#: The parameters that shape a fit once the per-frame matrices are known.
+_STAGE_PARAMS = tuple(SparseMDMOFromFrames._get_param_names())
+
+
+class NestedView(TransformerMixin, BaseEstimator):
+    """A fitted Sparse MDMO stage reused for a subset of its training clips.
+
+    Made by :meth:`SparseMDMOFromFrames.nested_view`; used by the nested search for the
+    inner folds of an outer fold (module docs, "Nested selection").
+
+    ``fit(X)`` accepts only clips the stage was fitted on (matched by their per-frame
+    matrices) and learns nothing: ``fit_transform(X)`` returns the stage's own codes of
+    those clips. ``transform(X)`` codes clips with the stage's dictionary, each frame
+    linked to its ``k`` nearest frames among the clips given to ``fit`` (with their
+    GraphSC codes), so a held-out subject's frames are never linked to themselves.
+    Fitted on all of the stage's training clips, it gives exactly the stage's
+    ``fit_transform`` and ``transform``.
+
+    ``sklearn.base.clone`` gives a new, unfitted view of the same fitted stage (the stage
+    itself is never refitted).
+    """
+
+    def __init__(self, stage=None):
+        self.stage = stage
+
+    def __sklearn_clone__(self):
+        return NestedView(self.stage)
+
+    def _rows(self, X):
+        if self.stage is None or not hasattr(self.stage, "_train_keys"):
+            raise ValueError("NestedView needs a fitted SparseMDMOFromFrames stage; make it with stage.nested_view()")
+        keys = self.stage._clip_keys(X)
+        rows = []
+        for i, key in enumerate(keys):
+            j = self.stage._train_keys.get(key)
+            if j is None:
+                raise ValueError(f"X[{i}] is not one of the {len(self.stage.train_pooled_)} clips the stage was "
+                                 "fitted on; a nested view only serves subsets of its stage's training clips "
+                                 "(fit a new SparseMDMOFromFrames for other clips)")
+            rows.append(j)
+        return np.asarray(rows, dtype=np.int64)
+
+    def fit(self, X, y=None):
+        rows = self._rows(X)
+        edges = np.concatenate([[0], np.cumsum(self.stage.train_lengths_)])
+        mask = np.zeros(int(edges[-1]), dtype=bool)
+        for r in rows:
+            mask[edges[r]:edges[r + 1]] = True
+        self.rows_ = rows
+        self.frame_mask_ = mask
+        self.n_features_out_ = self.stage.n_features_out_
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        self.fit(X)
+        return self.stage.train_pooled_[self.rows_].copy()
+
+    def transform(self, X):
+        if not hasattr(self, "frame_mask_"):
+            raise AttributeError("call fit before transform")
+        st = self.stage
+        atoms, lengths = st._atoms(X)
+        if st.pooling == "concat" and lengths[0] != st._frames_per_clip:
+            raise ValueError(f"pooling='concat' was fitted on clips of {st._frames_per_clip} frames; "
+                             f"got clips of {lengths[0]}")
+        m = self.frame_mask_
+        codes = st._codes_against(atoms, st.train_atoms_[m], st.train_codes_[:, m])
+        return st._pool(codes, lengths)
+
+    def get_feature_names_out(self, input_features=None):
+        return self.stage.get_feature_names_out(input_features)
 
 
 class SparseMDMO(SparseMDMOFromFrames):

@@ -17,6 +17,7 @@ from mer_lab.features.sparse_mdmo import (
     SparseMDMO,
     SparseMDMOFromFrames,
     atom_vectors,
+    clear_fit_memory,
     mdmo_atoms,
     me_distance,
     me_graph,
@@ -221,7 +222,9 @@ def test_atoms_pooling_and_vectors():
 def test_fit_is_deterministic_sparse_and_monotone():
     X, _ = mdmo_like_clips(18, 6)
     a = SparseMDMOFromFrames(n_atoms=24, n_iter=8, random_state=3).fit(X)
+    clear_fit_memory()                                   # learn it again, not from memory
     b = SparseMDMOFromFrames(n_atoms=24, n_iter=8, random_state=3).fit(X)
+    assert b.dictionary_ is not a.dictionary_
     np.testing.assert_array_equal(a.dictionary_, b.dictionary_)
     np.testing.assert_array_equal(a.transform(X), b.transform(X))
     c = SparseMDMOFromFrames(n_atoms=24, n_iter=8, random_state=4).fit(X)
@@ -378,3 +381,106 @@ def test_loso_on_the_synthetic_corpus_beats_the_majority_baseline(corpus_frames,
     pred = cross_val_predict(make_pipeline(make(), StandardScaler(), SVC()), X, y, groups=groups,
                              cv=LeaveOneGroupOut())
     assert f1_score(y, pred, average="macro") > baseline + 0.2
+
+
+# --------------------------------------------------------------------------- nested reuse
+def test_feature_sign_starts_anywhere_and_reaches_the_same_codes():
+    X, _ = mdmo_like_clips(12, 5)
+    est = SparseMDMOFromFrames(n_atoms=16, n_iter=5).fit(X[:8])
+    atoms, _ = est._atoms(X[8:])
+    base = est.codes(atoms, start="zeros")
+    far = np.random.default_rng(3).standard_normal(base.shape) * 5
+    for start in ("neighbours", far, est.codes(atoms)):
+        np.testing.assert_allclose(est.codes(atoms, start=start), base, atol=1e-9)
+    with pytest.raises(ValueError, match="start has shape"):
+        est.codes(atoms, start=np.zeros((3, 3)))
+
+
+def test_nested_view_reproduces_its_stage_and_codes_held_out_clips_as_new():
+    X, _ = mdmo_like_clips(14, 4)
+    T = 4
+    est = SparseMDMOFromFrames(n_atoms=12, n_iter=4).fit(X[:10])
+    fresh = clone(est)
+    view = est.nested_view()
+    # over all the stage's training clips: exactly a fresh fit's training and test codes
+    full = clone(view)
+    assert full.stage is est                                  # cloning a view never refits its stage
+    np.testing.assert_array_equal(full.fit_transform(X[:10]), fresh.fit_transform(X[:10]))
+    np.testing.assert_array_equal(full.transform(X[10:]), fresh.transform(X[10:]))
+    # over a subset: training codes are the stage's; held-out clips link to the subset's frames only
+    sub = clone(view)
+    np.testing.assert_array_equal(sub.fit_transform(X[2:7]), est.fit_transform(X[:10])[2:7])
+    held = X[7:10]
+    atoms, lengths = est._atoms(held)
+    own = est._codes_against(atoms, est.train_atoms_[2 * T:7 * T], est.train_codes_[:, 2 * T:7 * T])
+    np.testing.assert_allclose(sub.transform(held), est._pool(own, lengths), atol=1e-12)
+    # coded as training clips (linked to their own frames) they would differ
+    assert not np.allclose(sub.transform(held), est.transform(held))
+    with pytest.raises(ValueError, match="not one of the 10 clips"):
+        clone(view).fit(X[9:12])
+    with pytest.raises(AttributeError, match="call fit before nested_view"):
+        SparseMDMOFromFrames().nested_view()
+
+
+class _CountingStage(SparseMDMOFromFrames):
+    """Records the first value of every clip it is fitted on (clips identify themselves)."""
+
+    fitted_on: list = []
+
+    def fit(self, X, y=None):
+        _CountingStage.fitted_on.append(frozenset(np.round(np.asarray(X)[:, 0], 12).tolist()))
+        return super().fit(X, y)
+
+
+def test_nested_search_learns_one_dictionary_per_outer_fold_never_from_its_test_subject():
+    from mer_lab.evaluation.search import search_predict
+    from mer_lab.evaluation.search.backend import _outer_stages
+
+    X, y = mdmo_like_clips(24, 4, seed=4)
+    X2 = X.reshape(24, -1)
+    groups = np.arange(24) // 4                               # 6 subjects
+    folds = [(f"s{g}", np.flatnonzero(groups != g), np.flatnonzero(groups == g)) for g in range(6)]
+    grid = {"degrees": (2,), "coefs": (1.0,), "gammas": (0.1, 1.0), "Cs": (1.0, 10.0)}
+    _CountingStage.fitted_on = []
+    res = search_predict(X2, y, groups=groups, folds=folds, grid=grid, search="nested",
+                         fold_transformer=_CountingStage(n_atoms=8, n_iter=3))
+    # one dictionary per outer training part (6), not one per inner training set too (6 + 15)
+    outer_parts = {frozenset(np.round(X2[tr, 0], 12).tolist()) for _n, tr, _te in folds}
+    assert len(_CountingStage.fitted_on) == 6 and set(_CountingStage.fitted_on) == outer_parts
+    assert set(res.predictions["nested"]) <= set(y)
+    # the outer test subject's clips cannot change the dictionary that scores them
+    changed = X2.copy()
+    rng = np.random.default_rng(9)
+    victim = groups == 2
+    changed[victim] = np.stack([rng.random((4, 36)) * 3, rng.random((4, 36)) * TWO_PI], -1).reshape(1, -1)
+    a = _outer_stages(X2, folds, SparseMDMOFromFrames(n_atoms=8, n_iter=3), n_jobs=1, client=None)
+    b = _outer_stages(changed, folds, SparseMDMOFromFrames(n_atoms=8, n_iter=3), n_jobs=1, client=None)
+    for g in range(6):
+        if g == 2:
+            np.testing.assert_array_equal(a[g].stage.dictionary_, b[g].stage.dictionary_)
+        else:
+            assert not np.array_equal(a[g].stage.dictionary_, b[g].stage.dictionary_)
+    # other stages keep being fitted in every training set
+    assert _outer_stages(X2, folds, StandardScaler(), n_jobs=1, client=None) is None
+
+
+def test_a_refit_on_the_same_clips_reuses_the_fit(monkeypatch):
+    from mer_lab.features import sparse_mdmo as smod
+
+    X, _ = mdmo_like_clips(10, 4, seed=6)
+    smod.clear_fit_memory()
+    calls = []
+    real = gsc.graphsc
+    monkeypatch.setattr(gsc, "graphsc", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = SparseMDMOFromFrames(n_atoms=8, n_iter=3).fit(X[:8])
+    again = SparseMDMOFromFrames(n_atoms=8, n_iter=3)
+    F = again.fit_transform(X[:8])
+    assert len(calls) == 1                                   # learned once
+    np.testing.assert_array_equal(F, first.fit_transform(X[:8]))
+    np.testing.assert_array_equal(again.transform(X[8:]), first.transform(X[8:]))
+    SparseMDMOFromFrames(n_atoms=8, n_iter=3, beta=2.0).fit(X[:8])   # other parameters: a new fit
+    SparseMDMOFromFrames(n_atoms=8, n_iter=3).fit(X[1:9])            # other clips: a new fit
+    assert len(calls) == 3
+    smod.clear_fit_memory()
+    SparseMDMOFromFrames(n_atoms=8, n_iter=3).fit(X[:8])
+    assert len(calls) == 4

@@ -305,12 +305,13 @@ def _run_tasks(fn: Callable, tasks: list[tuple], *, n_jobs: int, progress: bool,
     return results
 
 
-def _dedupe(requests: Sequence[tuple[np.ndarray, np.ndarray]]):
-    """Group requests by identical training set; each group predicts the union of its test rows."""
-    groups: dict[bytes, dict] = {}
+def _dedupe(requests: Sequence[tuple[np.ndarray, np.ndarray]], stage_of=None):
+    """Group requests by identical training set (and fold stage, when ``stage_of`` gives one
+    per request); each group predicts the union of its test rows."""
+    groups: dict[tuple, dict] = {}
     for r, (train, test) in enumerate(requests):
         train = np.asarray(train, dtype=np.int64)
-        key = np.sort(train).tobytes()
+        key = (None if stage_of is None else id(stage_of[r]), np.sort(train).tobytes())
         g = groups.setdefault(key, {"train": np.sort(train), "tests": [], "members": []})
         g["tests"].append(np.asarray(test, dtype=np.int64))
         g["members"].append(r)
@@ -344,6 +345,37 @@ def _check_requests(X, y_codes, requests):
             raise ValueError(f"request {r} indexes rows beyond the {n} samples")
 
 
+def _stages_per_request(fold_transformer, n_requests: int) -> list:
+    if isinstance(fold_transformer, (list, tuple)):
+        if len(fold_transformer) != n_requests:
+            raise ValueError(f"fold_transformer is a list of {len(fold_transformer)} stages; give one per request "
+                             f"({n_requests}) or a single stage")
+        return list(fold_transformer)
+    return [fold_transformer] * n_requests
+
+
+def _fit_stage(stage, X_train):
+    return clone(stage).fit(X_train)
+
+
+def _outer_stages(X, folds, fold_transformer, *, n_jobs, client):
+    """One fitted fold stage per outer fold, for stages that can serve their inner folds.
+
+    A fold stage with a ``nested_view()`` method (Sparse MDMO's dictionary) is fitted once
+    on every outer training part (never on the outer test rows); the views of that fit
+    then serve the fold's inner training sets and its outer refit, instead of a new fit
+    per inner training set. Returns None for other stages (refitted in every training set).
+    """
+    if fold_transformer is None or isinstance(fold_transformer, (list, tuple)) \
+            or not callable(getattr(fold_transformer, "nested_view", None)):
+        return None
+    tasks = [(fold_transformer, X[tr]) for _name, tr, _te in folds]
+    prefer = "processes" if n_jobs != 1 and len(tasks) > 1 else "threads"
+    fitted = _run_tasks(_fit_stage, tasks, n_jobs=n_jobs, progress=False, desc="fold stages", client=client,
+                        prefer=prefer)
+    return [f.nested_view() for f in fitted]
+
+
 def poly_grid_predictions(X, y_codes, requests, *, grid="thesis", preprocessing: str = "standard",
                           fold_transformer=None, n_jobs: int = 1, progress: bool = False, client=None,
                           collapse: bool = True) -> tuple[list[np.ndarray], dict]:
@@ -361,7 +393,9 @@ def poly_grid_predictions(X, y_codes, requests, *, grid="thesis", preprocessing:
     grid : str, mapping or PolyGrid
         See :func:`poly_grid`.
     preprocessing, fold_transformer
-        See :func:`make_preprocessor` (fitted on each training set).
+        See :func:`make_preprocessor` (fitted on each training set). ``fold_transformer``
+        may also be a list with one stage per request (the nested search passes each
+        outer fold's :meth:`nested_view` to its inner folds).
     n_jobs : int
         Parallel training sets (joblib threads; -1 for all cores).
     progress : bool
@@ -384,11 +418,13 @@ def poly_grid_predictions(X, y_codes, requests, *, grid="thesis", preprocessing:
     X = np.asarray(X, dtype=np.float64)
     y_codes = np.asarray(y_codes, dtype=np.int64)
     _check_requests(X, y_codes, requests)
-    unique = _dedupe(requests)
-    tasks = [(X, y_codes, train, test, grid, preprocessing, fold_transformer, collapse)
-             for train, test, _m, _t in unique]
+    stage_of = _stages_per_request(fold_transformer, len(requests))
+    unique = _dedupe(requests, stage_of)
+    tasks = [(X, y_codes, train, test, grid, preprocessing, stage_of[m[0]], collapse)
+             for train, test, m, _t in unique]
     # a fold stage (e.g. Sparse MDMO's dictionary) is Python-heavy: processes run it in parallel
-    prefer = "processes" if fold_transformer is not None and n_jobs != 1 and len(tasks) > 1 else "threads"
+    has_stage = any(t is not None for t in stage_of)
+    prefer = "processes" if has_stage and n_jobs != 1 and len(tasks) > 1 else "threads"
     results = _run_tasks(_poly_task, tasks, n_jobs=n_jobs, progress=progress, desc="SVM grid", client=client,
                          prefer=prefer)
     stats = {"fits": sum(s["fits"] for _p, s in results), "reused": sum(s["reused"] for _p, s in results),
@@ -408,6 +444,7 @@ def estimator_grid_predictions(X, y_codes, requests, *, classifier: str, setting
     X = np.asarray(X, dtype=np.float64)
     y_codes = np.asarray(y_codes, dtype=np.int64)
     _check_requests(X, y_codes, requests)
+    stage_of = _stages_per_request(fold_transformer, len(requests))
     if len(settings) == 1 and fold_transformer is None and preprocessing == "none":
         est = make_classifier(classifier, random_state=random_state, **dict(settings[0]))
         if hasattr(est, "fit_predict_folds"):
@@ -418,10 +455,11 @@ def estimator_grid_predictions(X, y_codes, requests, *, classifier: str, setting
             stats = {"fits": len(requests), "reused": 0, "training_sets": len(requests), "settings": 1,
                      "fold_batched": 1}
             return [np.asarray(p, dtype=np.int16)[None, :] for p in preds], stats
-    unique = _dedupe(requests)
-    tasks = [(X, y_codes, train, test, classifier, list(settings), preprocessing, fold_transformer, random_state)
-             for train, test, _m, _t in unique]
-    prefer = "processes" if fold_transformer is not None and n_jobs != 1 and len(tasks) > 1 else "threads"
+    unique = _dedupe(requests, stage_of)
+    tasks = [(X, y_codes, train, test, classifier, list(settings), preprocessing, stage_of[m[0]], random_state)
+             for train, test, m, _t in unique]
+    has_stage = any(t is not None for t in stage_of)
+    prefer = "processes" if has_stage and n_jobs != 1 and len(tasks) > 1 else "threads"
     results = _run_tasks(_estimator_task, tasks, n_jobs=n_jobs, progress=progress, desc=f"{classifier} grid",
                          client=client, prefer=prefer)
     stats = {"fits": sum(s["fits"] for _p, s in results), "reused": 0, "training_sets": len(unique),

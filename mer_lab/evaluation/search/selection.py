@@ -20,7 +20,8 @@ import pandas as pd
 
 from ..._validate import check_choice, check_int
 from ..classifiers import CLASSIFIERS
-from .backend import PREPROCESSING, _dedupe, _fit_seconds, estimator_grid_predictions, poly_grid_predictions
+from .backend import (PREPROCESSING, _dedupe, _fit_seconds, _outer_stages, estimator_grid_predictions,
+                      poly_grid_predictions)
 from .grids import PolyGrid, _settings_for, params_json, poly_grid
 
 __all__ = ["SEARCHES", "SELECTION_METRICS", "batch_scores", "SearchResult", "search_predict", "LongRunWarning",
@@ -253,6 +254,14 @@ def _nested_poly(X, y_codes, groups, folds, grid: PolyGrid, *, inner, prune, met
         if len(inner_reqs) < 2:
             raise ValueError(f"nested search needs at least two subjects in the training part of fold "
                              f"{name!r}; it has {len(inner_reqs)}")
+    stages = _outer_stages(X, folds, common["fold_transformer"], n_jobs=common["n_jobs"], client=common["client"])
+
+    def with_stages(tags_of_requests):
+        """``common`` with each request's outer-fold stage, when the stage serves its inner folds."""
+        if stages is None:
+            return common
+        return {**common, "fold_transformer": [stages[k] for _kind, k, _j in tags_of_requests]}
+
     mode = _prune_mode(prune, grid)
     if mode == "coarse_to_fine":
         coarse_idx, stride = _coarse_gammas(grid)
@@ -270,9 +279,9 @@ def _nested_poly(X, y_codes, groups, folds, grid: PolyGrid, *, inner, prune, met
     plan = [(len(_dedupe(requests)), first.n_settings, max(len(tr) for tr, _te in requests))]
     if mode == "coarse_to_fine":
         plan.append((len(requests), (2 * stride - 1) * len(grid.Cs), plan[0][2]))
-    _announce(plan, X, y_codes, common["preprocessing"], common["fold_transformer"], grid, common["n_jobs"],
-              common["progress"], common["client"], "nested search")
-    preds, st = poly_grid_predictions(X, y_codes, requests, grid=first, collapse=collapse, **common)
+    _announce(plan, X, y_codes, common["preprocessing"], common["fold_transformer"] if stages is None else None,
+              grid, common["n_jobs"], common["progress"], common["client"], "nested search")
+    preds, st = poly_grid_predictions(X, y_codes, requests, grid=first, collapse=collapse, **with_stages(tags))
     add(st)
     evaluated = set(first_full)
     table = []  # per fold: {grid index: (metric, accuracy)}
@@ -297,7 +306,7 @@ def _nested_poly(X, y_codes, groups, folds, grid: PolyGrid, *, inner, prune, met
                 reqs.extend(inner_per_fold[i])
                 tg.extend(("inner", i, j) for j in range(len(inner_per_fold[i])))
             p2, st = poly_grid_predictions(X, y_codes, reqs, grid=sub, collapse=collapse,
-                                           **{**common, "progress": False})
+                                           **{**with_stages(tg), "progress": False})
             add(st)
             full = [grid.index(int(r.degree), float(r.coef), float(r.gamma), float(r.C))
                     for r in sub.settings().itertuples(index=False)]
@@ -318,7 +327,8 @@ def _nested_poly(X, y_codes, groups, folds, grid: PolyGrid, *, inner, prune, met
         r = settings.iloc[c]
         one = PolyGrid(degrees=(int(r.degree),), coefs=(float(r.coef),), gammas=(float(r.gamma),), Cs=(float(r.C),))
         p, st = poly_grid_predictions(X, y_codes, [(folds[i][1], folds[i][2]) for i in members], grid=one,
-                                      collapse=False, **{**common, "progress": False})
+                                      collapse=False,
+                                      **{**with_stages([("outer", i, None) for i in members]), "progress": False})
         add(st)
         for i, P in zip(members, p):
             outer[i] = P[0]
@@ -453,8 +463,13 @@ def search_predict(X, y, *, groups, folds, classifier: str = "svm_poly", search:
                       preprocessing, fold_transformer, pg, n_jobs, progress, client, "thesis-mode grid")
             preds, stats = poly_grid_predictions(X, y_codes, requests, grid=pg, collapse=collapse, **common)
         else:
+            est_common = common
+            if search == "nested" and n_set > 1:
+                stages = _outer_stages(X, folds, fold_transformer, n_jobs=n_jobs, client=client)
+                if stages is not None:
+                    est_common = {**common, "fold_transformer": [stages[k] for _kind, k, _j in tags]}
             preds, stats = estimator_grid_predictions(X, y_codes, requests, classifier=classifier, settings=rows,
-                                                      random_state=seed, groups=groups, **common)
+                                                      random_state=seed, groups=groups, **est_common)
         outer_pred = np.full((n_set, n), -1, dtype=np.int16)
         for (kind, i, _j), P in zip(tags, preds):
             if kind == "outer":
