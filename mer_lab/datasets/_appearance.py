@@ -4,7 +4,8 @@ FACS describes every action unit by the appearance changes it causes as well as 
 motion: AU1 and AU2 wrinkle the forehead, AU4 draws vertical furrows between the brows
 and bulges them, AU6 makes crow's-feet and raises a cheek bulge, AU9 wrinkles the nose
 bridge, AU10 and AU12 deepen the nasolabial furrow, AU14 makes dimples, AU15 folds the
-skin below the lip corners and AU17 bulges and puckers the chin boss.
+skin below the lip corners and AU17 bulges and puckers the chin boss. Each of these AUs
+also bunches the skin it pushes into fine creases across the push, over its whole region.
 
 Each cue is a grey-level layer ``L(p)`` written in the neutral face's coordinates (the
 skin's own coordinates), so it moves with the skin. It is a product of an analytic
@@ -39,6 +40,7 @@ __all__ = ["APPEARANCE_TABLE", "AppearanceLayer", "make_appearance", "appearance
 #   "bulge":   a bump lit from above (bright top, shadowed bottom); params (radii,)
 #   "spot":    a small dark dimple; params (radii,)
 #   "peel":    fine bumpy texture (chin boss); params (radii, wavelength)
+# Every AU of the table also gets "crease" cues (see CREASE_DEPTH), one per motion bump.
 # side "R": image-left half, mirrored for "L"; "C": on the midline (both sides only).
 APPEARANCE_TABLE: dict[int, list[tuple]] = {
     1: [("stripes", 21, (0.04, -0.24), ((0.24, 0.15), (0.0, 1.0), 0.10), 1.0, "R")],
@@ -57,6 +59,14 @@ APPEARANCE_TABLE: dict[int, list[tuple]] = {
          ("peel", 8, (0.0, -0.13), ((0.18, 0.10), 0.045), 0.6, "C"),
          ("furrow", None, None, ([(48, (-0.01, 0.04)), (48, (-0.03, 0.11))], 0.02), 0.5, "R")],
 }
+
+# Skin bunching: where an AU pushes the skin, it folds into fine creases across the push
+# (lines perpendicular to the motion of each of its bumps), over the AU's whole region.
+# CREASE_DEPTH is their depth relative to the AU's main cue. Creases are zero-mean
+# texture, not shading: they change the local pattern of the skin (what LBP codes see)
+# over the region, where the wrinkles and furrows mark a few lines.
+CREASE_DEPTH = 1.0
+CREASE_WAVELENGTH = 0.06  # face units (at least _MIN_WAVELENGTH px)
 
 _FLIP = np.array([-1.0, 1.0])
 # Finer detail than this is not resolved by the frame's pixels (it would alias): lines are
@@ -120,6 +130,13 @@ class _Cue:
         if self.kind == "furrow":
             return self.depth * _furrow(x, y, self.points, self.width)
         q = _ellipse_q(x, y, self.centre, self.radii)
+        if self.kind == "crease":  # creases fill the whole region, fading at its rim
+            env = np.sqrt(np.clip(q, 0.0, None))
+            s = (x - self.centre[0]) * self.normal[0] + (y - self.centre[1]) * self.normal[1]
+            along = -(x - self.centre[0]) * self.normal[1] + (y - self.centre[1]) * self.normal[0]
+            # lines across the push, broken up along their length (short folds, not stripes)
+            breaks = 0.6 + 0.4 * np.cos(2 * np.pi * along / (3.1 * self.wavelength) + 1.7 * self.phase)
+            return self.depth * env * breaks * np.cos(2 * np.pi * s / self.wavelength + self.phase)
         env = np.clip(q, 0.0, None) ** 2
         if self.kind == "stripes":
             s = (x - self.centre[0]) * self.normal[0] + (y - self.centre[1]) * self.normal[1]
@@ -202,6 +219,22 @@ def _region(x, y, bumps):
     return np.clip(2.0 * m, 0.0, 1.0)
 
 
+def _au_creases(face: FaceModel, au: int, side: str, widen: float, depth: float, rng) -> list:
+    """Fine creases across the push of each of the AU's motion bumps (see CREASE_DEPTH)."""
+    from ._motion import _au_bumps
+
+    centres, dirs, radii, weights = _au_bumps(au, side, face)
+    out = []
+    for c, d, r, w in zip(centres, dirs, radii, weights):
+        if w == 0:
+            continue
+        phase = float(rng.uniform(0, 2 * np.pi)) if rng is not None else 0.0
+        out.append(_Cue("crease", centre=np.asarray(c, float), radii=np.asarray(r, float) * widen,
+                        depth=depth * abs(float(w)), normal=np.asarray(d, float) / np.linalg.norm(d),
+                        wavelength=max(CREASE_WAVELENGTH * face.scale, _MIN_WAVELENGTH), phase=phase))
+    return out
+
+
 def _au_region(face: FaceModel, au: int, side: str, widen: float):
     from ._motion import _au_bumps
 
@@ -260,6 +293,10 @@ def make_appearance(face: FaceModel, aus, strength: float, *, widen: float = 1.0
                         g = rng if rng is not None else np.random.default_rng(au)
                         ang = g.uniform(0, np.pi, 6)
                         cue.waves = np.stack([k * np.cos(ang), k * np.sin(ang), g.uniform(0, 2 * np.pi, 6)], axis=1)
+                cues.append(cue)
+                masks.append(region)
+        if CREASE_DEPTH > 0:
+            for cue in _au_creases(face, au, side, widen, float(strength) * float(weight) * CREASE_DEPTH, rng):
                 cues.append(cue)
                 masks.append(region)
         if len(cues) > first:

@@ -137,3 +137,31 @@ def test_out_of_range_knobs_name_the_knob_and_the_range(kwargs, name):
     with pytest.raises(ValueError, match=name) as err:
         make_corpus(**kwargs)
     assert "[0, " in str(err.value)
+
+
+@pytest.mark.parametrize("au", sorted(APPEARANCE_TABLE))
+def test_appearance_creases_cover_the_region_the_action_unit_moves(au):
+    """Skin bunching shows over the AU's whole region, not only along its wrinkle lines:
+    at a depth of 12 grey levels the layer changes most pixels where the AU moves the skin
+    by at least a quarter of its largest displacement (wrinkles and furrows alone: 0-50%)."""
+    face = _face()
+    expr = _motion.make_expression(face, [(au, "", 1.0)], 1.0)
+    moved = np.hypot(*np.moveaxis(expr.frame_grid(), -1, 0))
+    core = moved >= 0.25 * moved.max()
+    yy, xx = np.mgrid[0:96, 0:96].astype(float)
+    layer = make_appearance(face, [(au, "", 1.0)], 12.0, widen=expr.widen, skin_seed=4).at(xx, yy)
+    assert (np.abs(layer)[core] > 1.0).mean() > 0.7
+
+
+@pytest.mark.parametrize("au", [1, 2])
+def test_appearance_creases_run_across_the_push(au):
+    """AU1 and AU2 push the forehead up: their creases are horizontal lines, so the layer
+    varies much more along y than along x."""
+    face = _face()
+    expr = _motion.make_expression(face, [(au, "", 1.0)], 1.0)
+    moved = np.hypot(*np.moveaxis(expr.frame_grid(), -1, 0))
+    core = moved >= 0.25 * moved.max()
+    yy, xx = np.mgrid[0:96, 0:96].astype(float)
+    layer = make_appearance(face, [(au, "", 1.0)], 12.0, widen=expr.widen, skin_seed=4).at(xx, yy)
+    gy, gx = np.gradient(layer)
+    assert np.abs(gy)[core].mean() > 2.0 * np.abs(gx)[core].mean()
