@@ -66,7 +66,7 @@ def test_compute_features_writes_flows_and_a_second_method_reuses_them(tiny, tmp
     from mer_lab.features.flow import sequence
 
     store = DiskCache(tmp_path)
-    X1, _ = compute_features(tiny, "hoof", params={"blocks": (2, 2)}, cache=store, progress=False)
+    X1 = compute_features(tiny, "hoof", params={"blocks": (2, 2)}, cache=store, progress=False)
     flows = _entries(tmp_path, "flow")
     assert len(flows) == len(tiny)  # one onset -> apex flow per clip
     assert len(_entries(tmp_path, "features/hoof")) == len(tiny)
@@ -75,8 +75,8 @@ def test_compute_features_writes_flows_and_a_second_method_reuses_them(tiny, tmp
         raise AssertionError("a flow was recomputed although it is in the cache")
 
     monkeypatch.setattr(sequence, "optical_flow", refuse)
-    X2, _ = compute_features(tiny, "biwoof", params={"blocks": (2, 2)}, cache=store, progress=False)
-    assert X2.shape[0] == len(tiny) and np.isfinite(X2).all()
+    X2 = compute_features(tiny, "biwoof", params={"blocks": (2, 2)}, cache=store, progress=False)
+    assert X2.shape[0] == len(tiny) and np.isfinite(X2.values).all()
     assert _entries(tmp_path, "flow") == flows
     monkeypatch.undo()
     # without a cache nothing is written, flows included
@@ -90,15 +90,15 @@ def test_a_broken_flow_entry_is_recomputed_by_the_experiment_layer(tiny, tmp_pat
     from mer_lab.evaluation.experiment import compute_features
 
     store = DiskCache(tmp_path)
-    X1, _ = compute_features(tiny, "biwoof", params={"blocks": (2, 2)}, cache=store, progress=False)
+    X1 = compute_features(tiny, "biwoof", params={"blocks": (2, 2)}, cache=store, progress=False)
     broken = _entries(tmp_path, "flow")[0]
     broken.write_bytes(broken.read_bytes()[:40])  # truncated
     store.clear("features/biwoof")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        X2, _ = compute_features(tiny, "biwoof", params={"blocks": (2, 2)}, cache=store, progress=False)
+        X2 = compute_features(tiny, "biwoof", params={"blocks": (2, 2)}, cache=store, progress=False)
     assert any(issubclass(w.category, CacheWarning) and str(broken) in str(w.message) for w in caught)
-    np.testing.assert_allclose(X2, X1)
+    np.testing.assert_allclose(X2.values, X1.values)
     with np.load(broken) as d:  # rewritten whole
         assert d["flow"].shape[0] == 2
 
@@ -107,7 +107,7 @@ def test_worker_processes_enter_the_switch_too(tiny, tmp_path):
     from mer_lab.evaluation.experiment import compute_features
 
     store = DiskCache(tmp_path)
-    X, _ = compute_features(tiny, "hoof", params={"blocks": (2, 2)}, cache=store, progress=False, n_jobs=2,
+    X = compute_features(tiny, "hoof", params={"blocks": (2, 2)}, cache=store, progress=False, n_jobs=2,
                             backend="processes")
     assert X.shape[0] == len(tiny)
     assert len(_entries(tmp_path, "flow")) == len(tiny)
