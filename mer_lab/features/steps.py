@@ -46,8 +46,7 @@ class MDMOFrames(CubeFeatures):
 
     def _check_params(self):
         check_choice("engine", self.engine, _ENGINES)
-        if not isinstance(self.align, bool):
-            check_choice("align", self.align, _ALIGN)
+        check_choice("align", self.align, _ALIGN)
         if self.n_frames is not None:
             check_int("n_frames", self.n_frames, low=2, high=200)
         check_int("n_bins", self.n_bins, low=2, high=64)

@@ -515,3 +515,60 @@ def test_apex_flow_matches_synthetic_ground_truth(engine, synthetic_pairs):
         moving_zero.append(np.hypot(*truth)[moving].mean())  # the error of predicting no motion
     assert np.mean(face_err) < GT_EPE[engine]
     assert np.mean(moving_err) < GT_GAIN * np.mean(moving_zero)
+
+
+def _face_corpus(shifts, labels, centre=(30.0, 40.0), size=(64, 64)):
+    """Textured 'faces' shifted per sample; the moving patch sits at a landmark."""
+    import pandas as pd
+
+    from mer_lab.datasets.corpus import Corpus
+
+    rng = np.random.default_rng(0)
+    template = rng.uniform(12, 52, size=(68, 2))
+    template[48:68] = np.asarray(centre) + rng.normal(0, 2, size=(20, 2))  # "mouth" around centre
+    big = texture((96, 96), seed=21)
+    rows, cubes, truths = [], {}, {}
+    for i, ((dx, dy), lab) in enumerate(zip(shifts, labels)):
+        f0 = big[16 - dy:16 - dy + size[0], 16 - dx:16 - dx + size[1]]
+        lm = template + [dx, dy]
+        c = lm[48:68].mean(axis=0)
+        yy, xx = np.mgrid[0:size[0], 0:size[1]]
+        bump = np.exp(-((xx - c[0]) ** 2 + (yy - c[1]) ** 2) / (2 * 3.0 ** 2))
+        f1 = warp(f0, 0.0, 1.2 * bump)
+        frames = np.rint(np.stack([f0, f1]) * 255).astype(np.uint8)
+        name = f"c{i}"
+        cubes[name] = make_cube(frames, fps=100, dataset="toy", subject=f"p{i}", sample=name,
+                                emotion=lab, onset=0, apex=1, offset=1)
+        truths[name] = xr.Dataset({"landmarks": (("time", "point", "coord"), np.stack([lm, lm]))},
+                                  coords={"coord": ["x", "y"]})
+        rows.append(dict(dataset="toy", subject=f"p{i}", sample=name, emotion=lab, onset=0, apex=1,
+                         offset=1, n_frames=2, fps=100.0))
+    return Corpus(pd.DataFrame(rows), loader=lambda r: cubes[r["sample"]], name="toy",
+                  truth=lambda r: truths[r["sample"]]), template
+
+
+def test_class_average_registers_faces_on_landmarks():
+    shifts = [(-6, 4), (5, -5), (0, 6), (6, 6), (-5, -6), (3, 0)]
+    labels = ["a", "a", "a", "b", "b", "b"]
+    corpus, template = _face_corpus(shifts, labels)
+    from mer_lab import compare as mc
+
+    reg = mc.class_average_apex_flow(corpus, engine="farneback", cache=False)
+    plain = mc.class_average_apex_flow(corpus, engine="farneback", register="none", cache=False)
+    assert reg.attrs["registration"] == "landmarks" and plain.attrs["registration"] == "none"
+    assert reg["magnitude"].dims == ("class", "y", "x") and list(reg["class"].values) == ["a", "b"]
+    assert reg["count"].values.tolist() == [3, 3]
+    mean_centre = (template[48:68] + np.mean(shifts, axis=0)).mean(axis=0)
+    for cls in ("a", "b"):
+        m = reg["magnitude"].sel({"class": cls}).values
+        y, x = np.unravel_index(np.argmax(m), m.shape)
+        assert np.hypot(x - mean_centre[0], y - mean_centre[1]) < 3
+        assert m.max() > 1.3 * plain["magnitude"].sel({"class": cls}).values.max()
+        v = reg["v"].sel({"class": cls}).values[y, x]
+        u = reg["u"].sel({"class": cls}).values[y, x]
+        assert v > 0.9 * m.max() and abs(u) < 0.2 * v  # the motion is downward, as generated
+    with pytest.raises(ValueError, match="register"):
+        mc.class_average_apex_flow(corpus, register="affine")
+    aligned = mc.class_average_apex_flow(corpus, engine="farneback", align="translation", cache=False)
+    assert aligned.attrs["align"] == "translation"
+    assert np.allclose(aligned["magnitude"].values, reg["magnitude"].values, atol=0.05)  # no head motion here
