@@ -20,9 +20,6 @@ from .base import CubeFeatures
 
 __all__ = ["MDMOFrames", "NetworkInput", "ConstantFeature", "NETWORK_INPUTS"]
 
-_ENGINES = ("tvl1", "farneback", "dis")
-_ALIGN = ("none", "translation", "affine")
-
 
 class MDMOFrames(CubeFeatures):
     """Per-frame MDMO matrices :func:`mer_lab.features.mdmo.mdmo_frames`, one flattened
@@ -45,8 +42,7 @@ class MDMOFrames(CubeFeatures):
         self.engine_params = engine_params
 
     def _check_params(self):
-        check_choice("engine", self.engine, _ENGINES)
-        check_choice("align", self.align, _ALIGN)
+        # engine and align are checked by mdmo_frames itself (one check, one message)
         if self.n_frames is not None:
             check_int("n_frames", self.n_frames, low=2, high=200)
         check_int("n_bins", self.n_bins, low=2, high=64)
@@ -109,8 +105,7 @@ class NetworkInput(CubeFeatures):
     def _check_params(self):
         check_choice("kind", self.kind, list(NETWORK_INPUTS))
         check_int("size", self.size, low=8, high=128)
-        check_choice("engine", self.engine, _ENGINES)
-        check_choice("align", self.align, _ALIGN)
+        # engine and align are checked by the flow functions the input builders call
         check_choice("difference", self.difference, (True, False))
 
     def _extract(self, cube):
